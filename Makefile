@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make run` (dashboard on sample data) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+.PHONY: run test test-fast lint bench sample
+run: $(VENV)/.runtime
+	$(PY) -m loaders.bootstrap
+	$(VENV)/bin/streamlit run app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false
+
+test: $(VENV)/.dev
+	bash scripts/test_all.sh
+
+test-fast: $(VENV)/.dev
+	$(PY) -m pytest -q -m "not services and not browser"
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+
+bench: $(VENV)/.dev
+	$(PY) -m bench.run
+
+sample: $(VENV)/.runtime
+	$(PY) -m loaders.bootstrap --rebuild

@@ -1,0 +1,248 @@
+"""Compute KPIs for a unit (province or commune) and period from the store.
+
+Counts come per unit from component providers (dossier facts here; the other sources
+add theirs), are summed over a group, and only then divided: a group's rate is the
+pooled rate of its members, never a mean of rates. A KPI without a denominator has no
+value ("no data"), never 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from kpi.components import FINISHED_COMPONENTS, OVERDUE_OPEN_SQL, RECEIVED_COMPONENTS
+from kpi.definitions import KPIS, KpiDef
+from kpi.periods import Period
+from kpi.targets import load_targets, pick, status
+from loaders.store import query_pl
+
+DIMENSIONS = ("unit_code", "field", "procedure_code")
+
+
+@dataclass
+class Scope:
+    code: str
+    name: str
+    full_name: str
+    level: str
+    province_code: str
+
+    @property
+    def is_province(self) -> bool:
+        return self.level == "province"
+
+
+class UnknownUnit(LookupError):
+    pass
+
+
+def scope(con: duckdb.DuckDBPyConnection, unit_code: str) -> Scope:
+    row = con.execute(
+        "SELECT code, name, full_name, level, province_code FROM units WHERE code = ?", [str(unit_code)]
+    ).fetchall()
+    if not row:
+        raise UnknownUnit(f"Không có đơn vị mã «{unit_code}».")
+    return Scope(*row[0])
+
+
+def members(con, unit: Scope) -> list[tuple[str, str, str]]:
+    """(code, name, full_name) of the units a unit's figures cover: a province covers its
+    communes and itself (its own departments), a commune only itself."""
+    if unit.is_province:
+        return con.execute(
+            "SELECT code, name, full_name FROM units WHERE province_code = ? ORDER BY level DESC, name",
+            [unit.code],
+        ).fetchall()
+    return [(unit.code, unit.name, unit.full_name)]
+
+
+@dataclass
+class Query:
+    """What a provider is asked for: counts per `dimension` for these units and period."""
+    period: Period
+    unit: Scope
+    unit_codes: list[str]
+    today: date
+    dimension: str = "unit_code"
+    filters: dict | None = None  # field, procedure_code, channel
+
+
+def _where(q: Query, date_col: str | None, table_alias: str = "") -> tuple[str, dict]:
+    a = f"{table_alias}." if table_alias else ""
+    clauses = [f"{a}province_code = $province", f"{a}unit_code IN (SELECT unnest($units))"]
+    params: dict = {"province": q.unit.province_code, "units": q.unit_codes}
+    if date_col:
+        clauses.append(f"{a}{date_col} BETWEEN $start AND $end")
+        params.update(start=q.period.start, end=q.period.end)
+    for key in ("field", "procedure_code", "channel"):
+        value = (q.filters or {}).get(key)
+        if value:
+            clauses.append(f"{a}{key} = ${key}")
+            params[key] = value
+    return " AND ".join(clauses), params
+
+
+def dossier_components(con, q: Query) -> pl.DataFrame:
+    """Received/finished counts from monthly facts when the period is whole months (and no
+    channel filter), else from the dossier rows; overdue_open from the rows as of the end."""
+    dim = q.dimension
+    use_facts = q.period.month_aligned and not (q.filters or {}).get("channel")
+    frames = []
+    for comps, date_col, fact in ((RECEIVED_COMPONENTS, "received_date", "fact_received"),
+                                  (FINISHED_COMPONENTS, "finished_date", "fact_finished")):
+        if use_facts:
+            where, params = _where(q, "month")
+            select = ", ".join(f"sum({name})::BIGINT AS {name}" for name in comps)
+            sql = f"SELECT {dim}, {select} FROM {fact} WHERE {where} GROUP BY {dim}"
+        else:
+            where, params = _where(q, date_col)
+            select = ", ".join(f"{expr} AS {name}" for name, expr in comps.items())
+            sql = f"SELECT {dim}, {select} FROM dossiers WHERE {where} GROUP BY {dim}"
+        frames.append(query_pl(con, sql, params))
+    where, params = _where(q, None)
+    params["asof"] = q.period.as_of(q.today)
+    overdue = query_pl(
+        con, f"SELECT {dim}, {OVERDUE_OPEN_SQL} AS overdue_open FROM dossiers WHERE {where} GROUP BY {dim}", params
+    )
+    return _outer(frames + [overdue], dim)
+
+
+def _outer(frames: list[pl.DataFrame], dim: str) -> pl.DataFrame:
+    frames = [f for f in frames if f is not None]
+    out = frames[0]
+    for frame in frames[1:]:
+        out = out.join(frame, on=dim, how="full", coalesce=True)
+    return out
+
+
+Provider = Callable[[duckdb.DuckDBPyConnection, Query], pl.DataFrame]
+PROVIDERS: list[Provider] = [dossier_components]
+# Providers whose group figure is not the sum of its members (a province's own catalogue).
+GROUP_PROVIDERS: list[Callable[[duckdb.DuckDBPyConnection, Query], dict]] = []
+
+
+def register_provider(provider: Provider, group: Callable | None = None) -> None:
+    if provider not in PROVIDERS:
+        PROVIDERS.append(provider)
+    if group and group not in GROUP_PROVIDERS:
+        GROUP_PROVIDERS.append(group)
+
+
+def components(con, q: Query) -> pl.DataFrame:
+    """Counts per dimension value (unit, field or procedure), all providers merged."""
+    frames = [p(con, q) for p in PROVIDERS]
+    frames = [f for f in frames if f is not None and f.height]
+    if not frames:
+        return pl.DataFrame({q.dimension: []}, schema={q.dimension: pl.String})
+    return _outer(frames, q.dimension)
+
+
+@dataclass
+class KpiValue:
+    unit_code: str
+    unit_name: str
+    period: str
+    kpi: str
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    target: float | None
+    status: str
+    label: str = ""
+    target_op: str | None = None
+    target_deadline: date | None = None
+    plan: str | None = None
+
+    def public(self) -> dict:
+        """The CLI's JSON record (DOMAIN.md's KPI ids)."""
+        keys = ("unit_code", "unit_name", "period", "kpi", "value", "numerator", "denominator", "target", "status")
+        return {k: asdict(self)[k] for k in keys}
+
+
+def _num(row: dict, name: str | None) -> float | None:
+    if name is None:
+        return None
+    value = row.get(name)
+    return None if value is None else value
+
+
+def evaluate(defn: KpiDef, counts: dict, period: Period) -> tuple[float | None, float | None, float | None]:
+    numerator = _num(counts, defn.numerator)
+    denominator = _num(counts, defn.denominator)
+    if defn.denominator is not None and numerator is None and denominator:
+        numerator = 0
+    return defn.value(numerator, denominator, period), numerator, denominator
+
+
+def kpi_values(counts: dict, unit: tuple[str, str], province_code: str, period: Period, targets,
+               kpis: list[str] | None = None) -> list[KpiValue]:
+    out = []
+    for kid in kpis or list(KPIS):
+        defn = KPIS[kid]
+        value, numerator, denominator = evaluate(defn, counts, period)
+        target = pick(targets, kid, unit[0], province_code, defn.kind == "rate", period.end)
+        out.append(KpiValue(
+            unit_code=unit[0], unit_name=unit[1], period=period.label, kpi=kid, value=value,
+            numerator=numerator, denominator=denominator,
+            target=target.value if target else None,
+            status=status(value, target, period.start, period.end, defn.kind == "rate"),
+            label=defn.label, target_op=target.op if target else None,
+            target_deadline=target.deadline if target else None, plan=target.plan_slug if target else None,
+        ))
+    return out
+
+
+def pooled(per_unit: pl.DataFrame, dim: str) -> dict:
+    """Sum every count over the members (nulls stay null only when no member has the count)."""
+    if per_unit.height == 0:
+        return {}
+    sums = per_unit.drop(dim).select(
+        [pl.when(pl.col(c).is_null().all()).then(None).otherwise(pl.col(c).sum()).alias(c) for c in per_unit.columns if c != dim]
+    )
+    return sums.row(0, named=True)
+
+
+def compute(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    unit_code: str,
+    by: str | None = None,
+    today: date | None = None,
+    kpis: list[str] | None = None,
+    filters: dict | None = None,
+) -> list[KpiValue]:
+    """KPIs of a unit for a period; with by="commune", also every member unit's row."""
+    today = today or date.today()
+    unit = scope(con, unit_code)
+    member_rows = members(con, unit)
+    q = Query(period, unit, [m[0] for m in member_rows], today, "unit_code", filters)
+    per_unit = components(con, q)
+    targets = load_targets(con)
+    group_counts = pooled(per_unit, "unit_code")
+    for group in GROUP_PROVIDERS:
+        group_counts.update(group(con, q) or {})
+    rows = kpi_values(group_counts, (unit.code, unit.full_name), unit.province_code, period, targets, kpis)
+    if by == "commune" and unit.is_province:
+        lookup = {r["unit_code"]: r for r in per_unit.iter_rows(named=True)}
+        for code, _name, full_name in member_rows:
+            if code == unit.code:
+                continue
+            rows += kpi_values(lookup.get(code, {}), (code, full_name), unit.province_code, period, targets, kpis)
+    return rows
+
+
+def breakdown(
+    con, period: Period, unit_code: str, dimension: str, today: date | None = None,
+    filters: dict | None = None,
+) -> pl.DataFrame:
+    """Counts per field or procedure (or unit) within a unit, for drill-down tables."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(dimension)
+    unit = scope(con, unit_code)
+    q = Query(period, unit, [m[0] for m in members(con, unit)], today or date.today(), dimension, filters)
+    return dossier_components(con, q)

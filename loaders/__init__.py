@@ -1,0 +1,1 @@
+"""Loaders: read officers' files and other sources into the DuckDB store (no Streamlit here)."""

@@ -1,0 +1,64 @@
+"""python -m loaders FILE... [--db PATH] [--province CODE] [--kind KIND] [--period P] [--format text|json]
+
+Loads each file in its own transaction. Exit 0 when every file loaded (rows may still
+be rejected: they are listed), 1 when a file was rejected whole, 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from loaders import sources, store
+from loaders.files import LoadError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loaders", description="Nạp tệp dữ liệu vào kho KPI.")
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("--db", default=None, help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
+    parser.add_argument("--province", default=None, help="Mã tỉnh/thành phố để đối chiếu tên đơn vị")
+    parser.add_argument("--kind", default=None, choices=sources.KINDS, help="Loại tệp (mặc định: tự nhận biết)")
+    parser.add_argument("--period", default=None, help="Kỳ báo cáo cho biểu mẫu không ghi kỳ (vd. 2025-10)")
+    parser.add_argument("--user", default=None, help="Người tải lên (ghi vào lịch sử)")
+    parser.add_argument("--format", default="text", choices=("text", "json"))
+    args = parser.parse_args(argv)
+
+    con = store.connect(args.db)
+    summaries, failed = [], False
+    for path in args.files:
+        try:
+            result = sources.load_file(con, path, kind=args.kind, province=args.province, period=args.period,
+                                       user=args.user)
+            summaries.append(result.summary())
+        except LoadError as exc:
+            failed = True
+            summaries.append({"file": path.name, "error": str(exc)})
+    con.close()
+    if args.format == "json":
+        print(json.dumps(summaries if len(summaries) > 1 else summaries[0], ensure_ascii=False, indent=2,
+                         default=str))
+    else:
+        for s in summaries:
+            print(_text(s))
+    return 1 if failed else 0
+
+
+def _text(s: dict) -> str:
+    if "error" in s:
+        return f"LỖI  {s['error']}"
+    lines = [
+        f"{s['file']} ({s['kind']}): đọc {s['rows_read']} dòng, nạp {s['loaded']}, thay thế {s['replaced']}, "
+        f"trùng {s['duplicates']}, từ chối {len(s['rejected'])} (lần tải #{s['batch_id']})"
+    ]
+    lines += [f"  - dòng {r['row']}: {r['reason']}" for r in s["rejected"][:50]]
+    if len(s["rejected"]) > 50:
+        lines.append(f"  ... và {len(s['rejected']) - 50} dòng khác")
+    lines += [f"  ! {w}" for w in s.get("warnings", [])]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Load batches: every upload is one batch that can be traced and undone.
+
+The current version of a dossier lives in `dossiers`; a version replaced by a later
+upload moves to `dossier_history` with `superseded_by`, so undoing that later upload
+puts the earlier version back. Monthly facts are recomputed for exactly the
+(unit, month) cells a change touched.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+from kpi.components import FINISHED_COMPONENTS, RECEIVED_COMPONENTS
+
+_UNDO_HOOKS: dict[str, callable] = {}
+
+
+def register_undo(kind: str, hook) -> None:
+    """A source kind that keeps its own tables removes a batch's rows through this hook."""
+    _UNDO_HOOKS[kind] = hook
+
+
+def open_batch(con, *, kind: str, file_name: str | None, file_hash: str | None, province: str | None,
+               user: str | None, period: str | None = None) -> int:
+    batch_id = con.execute("SELECT nextval('batch_seq')").fetchall()[0][0]
+    con.execute(
+        """INSERT INTO batches (batch_id, kind, file_name, file_hash, loaded_at, loaded_by, province_code,
+                                period, status)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')""",
+        [batch_id, kind, file_name, file_hash, datetime.now(), user, province, period],
+    )
+    return batch_id
+
+
+def close_batch(con, batch_id: int, **counts: int) -> None:
+    assignments = ", ".join(f"{k} = ?" for k in counts)
+    con.execute(f"UPDATE batches SET {assignments} WHERE batch_id = ?", [*counts.values(), batch_id])
+
+
+def _mark_touched_from(con, source: str) -> None:
+    con.execute(
+        f"""INSERT INTO touched
+            SELECT DISTINCT unit_code, province_code, date_trunc('month', received_date)::DATE FROM {source}
+            UNION SELECT DISTINCT unit_code, province_code, date_trunc('month', finished_date)::DATE
+            FROM {source} WHERE finished_date IS NOT NULL"""
+    )
+
+
+def replace_dossiers(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
+    """Move the current versions of the staged dossiers to history, insert the staged rows,
+    refresh facts. Runs inside the caller's transaction; returns how many were replaced."""
+    con.execute("CREATE OR REPLACE TEMP TABLE touched (unit_code VARCHAR, province_code VARCHAR, month DATE)")
+    _mark_touched_from(con, "staged")
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE old_versions AS
+           SELECT d.* FROM dossiers d SEMI JOIN staged s ON d.dossier_id = s.dossier_id"""
+    )
+    replaced = con.execute("SELECT count(*) FROM old_versions").fetchall()[0][0]
+    if replaced:
+        _mark_touched_from(con, "old_versions")
+        con.execute("INSERT INTO dossier_history SELECT *, ? FROM old_versions", [batch_id])
+        con.execute("DELETE FROM dossiers WHERE dossier_id IN (SELECT dossier_id FROM staged)")
+    con.execute("INSERT INTO dossiers SELECT * FROM staged")
+    con.execute("DROP TABLE old_versions")
+    refresh_facts(con)
+    return replaced
+
+
+def refresh_facts(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute the monthly facts of the (unit, month) cells listed in temp table `touched`."""
+    con.execute("CREATE OR REPLACE TEMP TABLE touched_cells AS SELECT DISTINCT * FROM touched")
+    received = ", ".join(f"{expr} AS {name}" for name, expr in RECEIVED_COMPONENTS.items())
+    finished = ", ".join(f"{expr} AS {name}" for name, expr in FINISHED_COMPONENTS.items())
+    for table, date_col, exprs in (("fact_received", "received_date", received),
+                                   ("fact_finished", "finished_date", finished)):
+        con.execute(
+            f"""DELETE FROM {table} f USING touched_cells t
+                WHERE f.unit_code = t.unit_code AND f.month = t.month"""
+        )
+        con.execute(
+            f"""INSERT INTO {table}
+                SELECT d.unit_code, d.province_code, date_trunc('month', d.{date_col})::DATE AS month,
+                       d.procedure_code, d.field, {exprs}
+                FROM dossiers d
+                SEMI JOIN touched_cells t
+                  ON d.unit_code = t.unit_code AND date_trunc('month', d.{date_col})::DATE = t.month
+                WHERE d.{date_col} IS NOT NULL
+                GROUP BY ALL"""
+        )
+    con.execute("DROP TABLE touched_cells")
+    con.execute("DROP TABLE touched")
+
+
+class UndoError(Exception):
+    pass
+
+
+def undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int, user: str | None = None) -> dict:
+    """Undo a whole upload: its dossiers go, the versions it replaced come back."""
+    row = con.execute("SELECT kind, status FROM batches WHERE batch_id = ?", [batch_id]).fetchall()
+    if not row:
+        raise UndoError(f"Không có lần tải lên #{batch_id}.")
+    kind, status = row[0]
+    if status != "active":
+        raise UndoError(f"Lần tải lên #{batch_id} đã được hoàn tác trước đó.")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        counts = {"removed": 0, "restored": 0}
+        if kind in ("dossiers", "sql"):
+            counts = _undo_dossiers(con, batch_id)
+        hook = _UNDO_HOOKS.get(kind)
+        if hook:
+            counts.update(hook(con, batch_id) or {})
+        con.execute(
+            "UPDATE batches SET status = 'undone', undone_at = ?, undone_by = ? WHERE batch_id = ?",
+            [datetime.now(), user, batch_id],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts
+
+
+def _undo_dossiers(con, batch_id: int) -> dict:
+    con.execute("CREATE OR REPLACE TEMP TABLE touched (unit_code VARCHAR, province_code VARCHAR, month DATE)")
+    con.execute("CREATE OR REPLACE TEMP TABLE gone AS SELECT * FROM dossiers WHERE batch_id = ?", [batch_id])
+    _mark_touched_from(con, "gone")
+    removed = con.execute("SELECT count(*) FROM gone").fetchall()[0][0]
+    con.execute("DELETE FROM dossiers WHERE batch_id = ?", [batch_id])
+    # The versions this batch replaced, still current for the dossiers it wrote last.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE back AS
+           SELECT * EXCLUDE (superseded_by) FROM dossier_history h
+           WHERE h.superseded_by = ? AND h.dossier_id IN (SELECT dossier_id FROM gone)""",
+        [batch_id],
+    )
+    _mark_touched_from(con, "back")
+    restored = con.execute("SELECT count(*) FROM back").fetchall()[0][0]
+    con.execute("INSERT INTO dossiers SELECT * FROM back")
+    con.execute(
+        "DELETE FROM dossier_history WHERE superseded_by = ? AND dossier_id IN (SELECT dossier_id FROM back)",
+        [batch_id],
+    )
+    # Versions of this batch already replaced by a later one: drop them, and let what they
+    # had replaced point at that later batch instead.
+    con.execute(
+        """UPDATE dossier_history h SET superseded_by = mine.superseded_by
+           FROM (SELECT dossier_id, superseded_by FROM dossier_history WHERE batch_id = ?) mine
+           WHERE h.superseded_by = ? AND h.dossier_id = mine.dossier_id""",
+        [batch_id, batch_id],
+    )
+    con.execute("DELETE FROM dossier_history WHERE batch_id = ?", [batch_id])
+    con.execute("DROP TABLE gone")
+    con.execute("DROP TABLE back")
+    refresh_facts(con)
+    return {"removed": removed, "restored": restored}

@@ -1,0 +1,321 @@
+"""Dossier exports (one row per dossier) -> the store, as one transaction.
+
+Parse, map and validate are polars expressions over the whole file; only distinct unit
+names are resolved in Python. A dossier exported again replaces its earlier version
+(kept in dossier_history so the upload can be undone); an identical row repeated in one
+file counts once; a bad row is rejected with its reason and kept in rejected_rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from loaders import batches
+from loaders.files import ROW, LoadError, RawTable, file_hash, read_table
+from loaders.text import fold
+from loaders.units import UnitResolver
+from loaders.values import clean, parse_channel, parse_datetime, parse_yes_no
+
+# canonical field -> (Vietnamese label, header names seen in exports)
+FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "dossier_id": ("Mã hồ sơ", ("Mã hồ sơ", "Số hồ sơ", "Mã HS", "Ma ho so")),
+    "unit_code": ("Mã đơn vị", ("Mã đơn vị", "Mã xã", "Mã ĐVHC", "Mã đơn vị tiếp nhận")),
+    "unit_name": ("Đơn vị", ("Đơn vị tiếp nhận", "Đơn vị", "Tên đơn vị", "Tên xã", "Cơ quan tiếp nhận")),
+    "procedure_code": ("Mã TTHC", ("Mã TTHC", "Mã thủ tục", "Mã thủ tục hành chính")),
+    "procedure_name": ("Tên TTHC", ("Tên TTHC", "Tên thủ tục", "Tên thủ tục hành chính", "Thủ tục")),
+    "field": ("Lĩnh vực", ("Lĩnh vực", "Tên lĩnh vực")),
+    "channel": ("Kênh nộp", ("Kênh nộp", "Hình thức nộp", "Kênh thực hiện", "Hình thức tiếp nhận")),
+    "received_at": ("Ngày tiếp nhận", ("Ngày tiếp nhận", "Ngày nhận", "Thời gian tiếp nhận", "Ngày nộp")),
+    "due_at": ("Ngày hẹn trả", ("Ngày hẹn trả", "Hạn xử lý", "Hạn giải quyết", "Ngày hẹn trả kết quả")),
+    "finished_at": ("Ngày có kết quả", ("Ngày có kết quả", "Ngày kết thúc xử lý", "Ngày trả kết quả", "Ngày hoàn thành")),
+    "status": ("Trạng thái", ("Trạng thái", "Tình trạng", "Trạng thái hồ sơ")),
+    "fully_online": ("Toàn trình", ("Toàn trình", "Xử lý toàn trình", "Hoàn toàn trực tuyến", "Xử lý hoàn toàn trực tuyến")),
+    "digitised": ("Số hóa", ("Số hóa", "Đã số hóa", "Số hóa hồ sơ")),
+    "e_result": ("Kết quả điện tử", ("Kết quả điện tử", "Có kết quả điện tử", "Trả kết quả điện tử")),
+    "data_reused": ("Tái sử dụng dữ liệu", ("Tái sử dụng dữ liệu", "Tái sử dụng")),
+    "paid_online": ("Thanh toán trực tuyến", ("Thanh toán trực tuyến", "Thanh toán điện tử")),
+}
+YES_NO = ("fully_online", "digitised", "e_result", "data_reused", "paid_online")
+DATES = ("received_at", "due_at", "finished_at")
+EARLIEST = datetime(2000, 1, 1)
+
+_SYNONYMS = {fold(h): f for f, (_label, headers) in FIELDS.items() for h in headers}
+
+
+def match_headers(headers: list[str], manual: dict[str, str] | None = None) -> dict[str, str]:
+    """field -> header. Exact folded match first, then a header that starts with a known
+    name (e.g. "Ngày hẹn trả kết quả (dự kiến)"); a hand-made mapping wins over both."""
+    mapping: dict[str, str] = {}
+    manual = manual or {}
+    for header, field_name in manual.items():
+        if field_name in FIELDS and header in headers:
+            mapping[field_name] = header
+    taken = set(mapping.values())
+    for header in headers:
+        field_name = _SYNONYMS.get(fold(header))
+        if field_name and field_name not in mapping and header not in taken:
+            mapping[field_name] = header
+            taken.add(header)
+    for header in headers:
+        if header in taken:
+            continue
+        key = fold(header)
+        candidates = {f for syn, f in _SYNONYMS.items() if len(syn) >= 4 and key.startswith(syn) and f not in mapping}
+        if len(candidates) == 1:
+            field_name = candidates.pop()
+            mapping[field_name] = header
+            taken.add(header)
+    return mapping
+
+
+def header_score(cells: list[str]) -> int:
+    return len(match_headers([c for c in cells if c]))
+
+
+def missing_required(mapping: dict[str, str]) -> list[str]:
+    missing = [FIELDS[f][0] for f in ("dossier_id", "received_at") if f not in mapping]
+    if "unit_code" not in mapping and "unit_name" not in mapping:
+        missing.append("Mã đơn vị hoặc Đơn vị")
+    return missing
+
+
+@dataclass
+class LoadResult:
+    file: str
+    kind: str
+    batch_id: int | None
+    rows_read: int
+    loaded: int
+    replaced: int
+    duplicates: int
+    rejected: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        return {
+            "file": self.file,
+            "kind": self.kind,
+            "batch_id": self.batch_id,
+            "rows_read": self.rows_read,
+            "loaded": self.loaded,
+            "replaced": self.replaced,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "warnings": self.warnings,
+        }
+
+
+def _unit_lookup(con, frame: pl.DataFrame, mapping: dict[str, str], province: str | None) -> pl.DataFrame:
+    """Distinct (code text, name text) -> unit_code or reason, resolved once each."""
+    resolver = UnitResolver(con, province)
+    code_col = "_unit_code_raw" if "unit_code" in mapping else None
+    name_col = "_unit_name_raw" if "unit_name" in mapping else None
+    keys = frame.select([c for c in (code_col, name_col) if c]).unique()
+    codes, reasons = [], []
+    for row in keys.iter_rows(named=True):
+        code_text = row.get(code_col) if code_col else None
+        name_text = row.get(name_col) if name_col else None
+        if code_text:
+            res = resolver.resolve_code(code_text)
+            if res.code is None and name_text:
+                res = resolver.resolve_name(name_text)
+        elif name_text:
+            res = resolver.resolve_name(name_text)
+        else:
+            res = None
+        codes.append(res.code if res else None)
+        reasons.append((res.reason if res else "thiếu mã đơn vị và tên đơn vị"))
+    lookup = keys.with_columns(
+        pl.Series("unit_code", codes, dtype=pl.String),
+        pl.Series("_unit_reason", reasons, dtype=pl.String),
+    )
+    provinces = dict(con.execute("SELECT code, province_code FROM units").fetchall())
+    return lookup.with_columns(pl.col("unit_code").replace_strict(provinces, default=None).alias("province_code"))
+
+
+def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None, today: date) -> pl.DataFrame:
+    """Typed dossier rows plus `_reason`/`_column` (null when the row is valid) and `_raw`."""
+    lf = table.frame
+    raw_cols = [pl.col(h) for h in table.headers]
+    select = [pl.col(ROW), pl.struct(raw_cols).struct.json_encode().alias("_raw")]
+    for name in FIELDS:
+        header = mapping.get(name)
+        alias = f"_{name}_raw"
+        select.append(clean(header).alias(alias) if header else pl.lit(None, dtype=pl.String).alias(alias))
+    frame = lf.select(select).collect()
+    frame = frame.join(_unit_lookup(con, frame, mapping, province),
+                       on=[c for c in ("_unit_code_raw", "_unit_name_raw") if c.removeprefix("_").removesuffix("_raw") in mapping],
+                       how="left", nulls_equal=True)
+    typed = [
+        pl.col("_dossier_id_raw").alias("dossier_id"),
+        pl.col("_procedure_code_raw").alias("procedure_code"),
+        pl.col("_procedure_name_raw").alias("procedure_name"),
+        pl.col("_field_raw").alias("field"),
+        pl.col("_status_raw").alias("status"),
+        parse_channel(pl.col("_channel_raw")).alias("channel"),
+    ]
+    typed += [parse_datetime(pl.col(f"_{d}_raw")).alias(d) for d in DATES]
+    typed += [
+        (parse_yes_no(pl.col(f"_{f}_raw")) if f in mapping else pl.lit(None, dtype=pl.Boolean)).alias(f)
+        for f in YES_NO
+    ]
+    frame = frame.with_columns(typed)
+    now_limit = datetime.combine(today, datetime.max.time())
+
+    def label(name: str) -> str:
+        return mapping.get(name) or FIELDS[name][0]
+
+    checks: list[tuple[str, pl.Expr, pl.Expr]] = [
+        (label("dossier_id"), pl.col("dossier_id").is_null(), pl.lit("thiếu mã hồ sơ")),
+        (
+            label("unit_code" if "unit_code" in mapping else "unit_name"),
+            pl.col("unit_code").is_null(),
+            pl.col("_unit_reason"),
+        ),
+        (label("received_at"), pl.col("_received_at_raw").is_null(), pl.lit("thiếu ngày tiếp nhận")),
+    ]
+    for d in DATES:
+        raw = pl.col(f"_{d}_raw")
+        checks.append((label(d), raw.is_not_null() & pl.col(d).is_null(),
+                       pl.format("ngày không hợp lệ «{}» (cần dạng dd/mm/yyyy)", raw)))
+        checks.append((label(d), pl.col(d) < EARLIEST,
+                       pl.format("ngày «{}» trước năm 2000, không hợp lý", raw)))
+    for d in ("received_at", "finished_at"):
+        checks.append((label(d), pl.col(d) > now_limit,
+                       pl.format("ngày «{}» ở tương lai (sau {})", pl.col(f"_{d}_raw"), pl.lit(today.strftime("%d/%m/%Y")))))
+    checks.append((label("finished_at"), pl.col("finished_at").dt.date() < pl.col("received_at").dt.date(),
+                   pl.lit("ngày có kết quả trước ngày tiếp nhận")))
+    checks.append((label("channel"), pl.col("channel") == "invalid",
+                   pl.format("kênh nộp «{}» không nhận ra (Trực tuyến / Trực tiếp / Bưu chính công ích hoặc 1/2/3)",
+                             pl.col("_channel_raw"))))
+    for f in YES_NO:
+        if f in mapping:
+            checks.append((label(f), pl.col(f).is_null(),
+                           pl.format("giá trị «{}» không phải Có/Không", pl.col(f"_{f}_raw"))))
+    columns = [pl.when(cond.fill_null(False)).then(pl.lit(col)) for col, cond, _ in checks]
+    messages = [pl.when(cond.fill_null(False)).then(pl.format("Cột «{}»: {}", pl.lit(col), msg)) for col, cond, msg in checks]
+    frame = frame.with_columns(
+        pl.coalesce(columns).alias("_column"),
+        pl.concat_str(messages, separator="; ", ignore_nulls=True).alias("_reason"),
+    ).with_columns(pl.when(pl.col("_column").is_null()).then(None).otherwise(pl.col("_reason")).alias("_reason"))
+    return frame
+
+
+STORE_COLUMNS = (
+    "dossier_id", "unit_code", "province_code", "procedure_code", "procedure_name", "field", "channel",
+    "received_at", "received_date", "due_at", "due_date", "finished_at", "finished_date", "status",
+    "fully_online", "digitised", "e_result", "data_reused", "paid_online", "batch_id", "source_row",
+)
+
+
+def load_dossier_file(
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path,
+    province: str | None = None,
+    *,
+    name: str | None = None,
+    mapping: dict[str, str] | None = None,
+    user: str | None = None,
+    today: date | None = None,
+) -> LoadResult:
+    """Load one export. Raises LoadError (database untouched) when the file is rejected whole."""
+    path = Path(path)
+    name = name or path.name
+    today = today or date.today()
+    table = read_table(path, header_score, name=name, min_score=2)
+    try:
+        fields = match_headers(table.headers, mapping)
+        missing = missing_required(fields)
+        if missing:
+            raise LoadError(
+                f"Tệp «{name}» thiếu cột bắt buộc: {', '.join(missing)} "
+                f"(dòng tiêu đề {table.header_row}: {', '.join(table.headers)})."
+            )
+        try:
+            frame = prepare(con, table, fields, province, today)
+        except pl.exceptions.PolarsError as exc:
+            raise LoadError(f"Tệp «{name}» không đọc được: {exc}") from None
+        return write_dossiers(con, frame, name=name, kind="dossiers", file_hash=file_hash(path),
+                              province=province, user=user, mapping=fields)
+    finally:
+        for temp in table.temp_files:
+            temp.unlink(missing_ok=True)
+
+
+def write_dossiers(con, frame: pl.DataFrame, *, name: str, kind: str, file_hash: str | None,
+                   province: str | None, user: str | None, mapping: dict[str, str] | None = None,
+                   period: str | None = None) -> LoadResult:
+    """One transaction: batch row, rejected rows, replace-or-insert dossiers, facts refresh."""
+    rows_read = frame.height
+    bad = frame.filter(pl.col("_reason").is_not_null())
+    good = frame.filter(pl.col("_reason").is_null())
+    # Identical rows count once; for the same id the last row in the file wins.
+    deduped = good.unique(subset=["dossier_id"], keep="last", maintain_order=True)
+    duplicates = good.height - deduped.height
+    staged = deduped.with_columns(
+        pl.col("received_at").dt.date().alias("received_date"),
+        pl.col("due_at").dt.date().alias("due_date"),
+        pl.col("finished_at").dt.date().alias("finished_date"),
+        pl.col(ROW).cast(pl.Int32).alias("source_row"),
+    )
+    rejected = bad.select(
+        pl.col(ROW).cast(pl.Int32).alias("row_no"), pl.col("_column").alias("column_name"),
+        pl.col("_reason").alias("reason"), pl.col("_raw").alias("raw"),
+    )
+    warnings = []
+    if file_hash:
+        earlier = con.execute(
+            "SELECT batch_id, loaded_at FROM batches WHERE file_hash = ? AND status = 'active' ORDER BY batch_id DESC LIMIT 1",
+            [file_hash],
+        ).fetchall()
+        if earlier:
+            earlier = earlier[0]
+            warnings.append(
+                f"Tệp này đã được tải lên lúc {earlier[1]:%H:%M %d/%m/%Y} (lần tải #{earlier[0]}); "
+                "dữ liệu được thay thế, không bị cộng trùng."
+            )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        batch_id = batches.open_batch(con, kind=kind, file_name=name, file_hash=file_hash,
+                                      province=province, user=user, period=period)
+        staged = staged.with_columns(pl.lit(batch_id, dtype=pl.Int32).alias("batch_id"))
+        con.register("staged_view", staged.select(STORE_COLUMNS).to_arrow())
+        con.execute("CREATE OR REPLACE TEMP TABLE staged AS SELECT * FROM staged_view ORDER BY province_code, unit_code, received_at")
+        con.unregister("staged_view")
+        con.register("rejected_view", rejected.to_arrow())
+        con.execute("INSERT INTO rejected_rows SELECT ?, row_no, column_name, reason, raw FROM rejected_view", [batch_id])
+        con.unregister("rejected_view")
+        replaced = batches.replace_dossiers(con, batch_id)
+        con.execute(
+            "INSERT INTO batch_units SELECT ?, unit_code, count(*) FROM staged GROUP BY unit_code", [batch_id]
+        )
+        con.execute(
+            """INSERT OR REPLACE INTO procedures
+               SELECT procedure_code, any_value(procedure_name), any_value(field) FROM staged
+               WHERE procedure_code IS NOT NULL GROUP BY procedure_code"""
+        )
+        batches.close_batch(con, batch_id, rows_read=rows_read, loaded=staged.height, replaced=replaced,
+                            duplicates=duplicates, rejected=rejected.height)
+        con.execute("DROP TABLE staged")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return LoadResult(
+        file=name, kind=kind, batch_id=batch_id, rows_read=rows_read, loaded=staged.height,
+        replaced=replaced, duplicates=duplicates,
+        rejected=[{"row": r["row_no"], "column": r["column_name"], "reason": r["reason"]}
+                  for r in rejected.select("row_no", "column_name", "reason").iter_rows(named=True)],
+        warnings=warnings, mapping=mapping or {},
+    )
+
+
+def rejected_rows_json(raw: str) -> dict:
+    return json.loads(raw)

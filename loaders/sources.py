@@ -1,0 +1,50 @@
+"""Which kind a file is, and the loader for each kind: one entry point for the CLI and
+the upload page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loaders import dossiers
+from loaders.files import LoadError
+
+KINDS = ("dossiers",)
+LOADERS = {"dossiers": dossiers.load_dossier_file}
+DETECTORS: list = []  # (kind, score(path) -> int); filled by the source modules
+
+
+def register(kind: str, loader, detector=None) -> None:
+    global KINDS
+    if kind not in LOADERS:
+        KINDS = (*KINDS, kind)
+    LOADERS[kind] = loader
+    if detector:
+        DETECTORS.append((kind, detector))
+
+
+def detect_kind(path: Path) -> str:
+    """The kind whose detector scores the file highest; dossier exports by default."""
+    best, best_score = "dossiers", 0
+    for kind, detector in DETECTORS:
+        try:
+            score = detector(path)
+        except LoadError:
+            score = 0
+        if score > best_score:
+            best, best_score = kind, score
+    return best
+
+
+def load_file(con, path, *, kind: str | None = None, province: str | None = None, period: str | None = None,
+              user: str | None = None, name: str | None = None, mapping: dict | None = None):
+    path = Path(path)
+    kind = kind or detect_kind(path)
+    loader = LOADERS.get(kind)
+    if loader is None:
+        raise LoadError(f"Không hỗ trợ loại tệp «{kind}».")
+    kwargs = {"province": province, "user": user, "name": name}
+    if mapping is not None:
+        kwargs["mapping"] = mapping
+    if period is not None and kind == "template":
+        kwargs["period"] = period
+    return loader(con, path, **kwargs)

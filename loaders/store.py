@@ -1,0 +1,164 @@
+"""The DuckDB store: schema, connection and the reference data it starts with.
+
+One file (`data/kpi.duckdb` by default, `$KPI_DB` to override) holds everything:
+units, dossiers (current version), their superseded versions (so an upload can be
+undone), load batches with their rejected rows, and monthly facts per unit x procedure
+that keep KPI queries fast at tens of millions of dossiers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "reference"
+UNITS_JSON = REFERENCE / "vn_units" / "units_2025.json"
+DEFAULT_DB = ROOT / "data" / "kpi.duckdb"
+
+SCHEMA_VERSION = "1"
+
+DOSSIER_COLUMNS = """
+    dossier_id VARCHAR NOT NULL,
+    unit_code VARCHAR NOT NULL,
+    province_code VARCHAR NOT NULL,
+    procedure_code VARCHAR,
+    procedure_name VARCHAR,
+    field VARCHAR,
+    channel VARCHAR,            -- online | direct | post | NULL (unknown)
+    received_at TIMESTAMP NOT NULL,
+    received_date DATE NOT NULL,
+    due_at TIMESTAMP,
+    due_date DATE,
+    finished_at TIMESTAMP,
+    finished_date DATE,
+    status VARCHAR,
+    fully_online BOOLEAN,       -- NULL: the export did not say
+    digitised BOOLEAN,
+    e_result BOOLEAN,
+    data_reused BOOLEAN,
+    paid_online BOOLEAN,
+    batch_id INTEGER NOT NULL,
+    source_row INTEGER
+"""
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS units (
+    code VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    full_name VARCHAR NOT NULL,
+    level VARCHAR NOT NULL,          -- province | commune
+    province_code VARCHAR NOT NULL   -- a province's own code for itself
+);
+CREATE TABLE IF NOT EXISTS procedures (
+    procedure_code VARCHAR PRIMARY KEY,
+    procedure_name VARCHAR,
+    field VARCHAR
+);
+CREATE SEQUENCE IF NOT EXISTS batch_seq START 1;
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id INTEGER PRIMARY KEY,
+    kind VARCHAR NOT NULL,           -- dossiers | template | catalogue | archive | tasks | sql
+    file_name VARCHAR,
+    file_hash VARCHAR,
+    loaded_at TIMESTAMP NOT NULL,
+    loaded_by VARCHAR,
+    province_code VARCHAR,
+    period VARCHAR,
+    rows_read INTEGER,
+    loaded INTEGER,
+    replaced INTEGER,
+    duplicates INTEGER,
+    rejected INTEGER,
+    status VARCHAR NOT NULL,         -- active | undone
+    undone_at TIMESTAMP,
+    undone_by VARCHAR,
+    note VARCHAR
+);
+CREATE TABLE IF NOT EXISTS batch_units (batch_id INTEGER, unit_code VARCHAR, rows INTEGER);
+CREATE TABLE IF NOT EXISTS rejected_rows (
+    batch_id INTEGER NOT NULL,
+    row_no INTEGER,
+    column_name VARCHAR,
+    reason VARCHAR NOT NULL,
+    raw VARCHAR                      -- the row's original cells, JSON
+);
+CREATE TABLE IF NOT EXISTS dossiers ({DOSSIER_COLUMNS});
+CREATE TABLE IF NOT EXISTS dossier_history ({DOSSIER_COLUMNS}, superseded_by INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS fact_received (
+    unit_code VARCHAR, province_code VARCHAR, month DATE, procedure_code VARCHAR, field VARCHAR,
+    received BIGINT, received_online BIGINT,
+    fully_online BIGINT, fully_online_known BIGINT,
+    digitised BIGINT, digitised_known BIGINT,
+    data_reused BIGINT, data_reused_known BIGINT
+);
+CREATE TABLE IF NOT EXISTS targets (
+    unit_code VARCHAR,               -- NULL: every unit
+    kpi VARCHAR NOT NULL,
+    value DOUBLE NOT NULL,
+    op VARCHAR NOT NULL,             -- >= | <= | ==
+    deadline DATE,
+    from_date DATE,
+    plan_slug VARCHAR,
+    note VARCHAR
+);
+CREATE TABLE IF NOT EXISTS fact_finished (
+    unit_code VARCHAR, province_code VARCHAR, month DATE, procedure_code VARCHAR, field VARCHAR,
+    finished BIGINT, e_result BIGINT, e_result_known BIGINT,
+    finished_with_due BIGINT, finished_on_time BIGINT
+);
+"""
+
+
+def db_path(path: str | os.PathLike | None = None) -> Path:
+    """`path`, else `$KPI_DB`, else data/kpi.duckdb."""
+    return Path(path or os.environ.get("KPI_DB") or DEFAULT_DB)
+
+
+def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (and create or upgrade) the store."""
+    target = db_path(path)
+    if str(target) != ":memory:":
+        target.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(target), read_only=read_only)
+    if not read_only:
+        init_schema(con)
+    return con
+
+
+def init_schema(con: duckdb.DuckDBPyConnection) -> None:
+    from kpi.targets import seed_targets  # kpi reads the store; imported here to avoid a cycle
+
+    con.execute(SCHEMA)
+    if con.execute("SELECT count(*) FROM units").fetchall()[0][0] == 0:
+        load_units(con)
+    seed_targets(con)
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+
+
+def units_rows(path: Path = UNITS_JSON) -> list[tuple[str, str, str, str, str]]:
+    """(code, name, full_name, level, province_code) for the 34 provinces and their communes."""
+    rows = []
+    for province in json.loads(path.read_text(encoding="utf-8")):
+        rows.append((province["Code"], province["Name"], province["FullName"], "province", province["Code"]))
+        for ward in province["Wards"]:
+            rows.append((ward["Code"], ward["Name"], ward["FullName"], "commune", province["Code"]))
+    return rows
+
+
+def load_units(con: duckdb.DuckDBPyConnection) -> None:
+    import polars as pl
+
+    frame = pl.DataFrame(units_rows(), schema=["code", "name", "full_name", "level", "province_code"], orient="row")
+    con.register("units_frame", frame)
+    con.execute("INSERT INTO units SELECT * FROM units_frame")
+    con.unregister("units_frame")
+
+
+def query_pl(con: duckdb.DuckDBPyConnection, sql: str, params=None):
+    """Run a query and return a polars DataFrame."""
+    return con.sql(sql, params=params).pl()

@@ -1,0 +1,99 @@
+"""Vectorised parsers for the cell values of exports (dates, yes/no, channel), as polars
+expressions: no Python loop over rows. Each parser returns the typed value, or null
+where the cell is empty or cannot be read; callers compare with the raw cell to tell
+"empty" from "invalid"."""
+
+from __future__ import annotations
+
+import polars as pl
+
+LOCAL_TZ = "Asia/Ho_Chi_Minh"
+
+# Naive (local) forms first; the order does not matter for correctness, each is strict.
+_NAIVE_FORMATS = (
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%d-%m-%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%H:%M:%S %d/%m/%Y",
+    "%H:%M %d/%m/%Y",
+)
+_AWARE_FORMATS = ("%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M%z")
+
+
+def clean(col: str) -> pl.Expr:
+    """Trimmed text; empty and whitespace-only cells become null."""
+    text = pl.col(col).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def parse_datetime(expr: pl.Expr) -> pl.Expr:
+    """dd/mm/yyyy[ HH:MM[:SS]], ISO (with T, Z or an offset, converted to local time),
+    or an Excel day serial. Impossible dates (31/02/2025) give null."""
+    text = expr.str.replace("T", " ", literal=True).str.replace(r"Z$", "+00:00")
+    naive = [text.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE_FORMATS]
+    aware = [
+        text.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
+        .dt.convert_time_zone(LOCAL_TZ)
+        .dt.replace_time_zone(None)
+        for f in _AWARE_FORMATS
+    ]
+    serial_days = (
+        pl.when(text.str.contains(r"^\d{5}(\.\d+)?$"))
+        .then(text.cast(pl.Float64, strict=False))
+        .otherwise(None)
+    )
+    serial = pl.datetime(1899, 12, 30) + pl.duration(microseconds=(serial_days * 86_400_000_000).round(0).cast(pl.Int64))
+    return pl.coalesce(*naive, *aware, serial)
+
+
+_YES = ("co", "da", "x", "1", "true", "yes", "y", "v", "ok", "dung")
+_NO = ("khong", "chua", "0", "false", "no", "n", "sai", "-")
+
+
+def _fold_expr(expr: pl.Expr) -> pl.Expr:
+    """Vectorised fold for short cells: lower case, common Vietnamese letters unaccented."""
+    lowered = expr.str.to_lowercase().str.normalize("NFD").str.replace_all(r"\p{Mn}", "")
+    return lowered.str.replace_all("đ", "d", literal=True).str.replace_all(r"[^0-9a-z]", "")
+
+
+def parse_yes_no(expr: pl.Expr) -> pl.Expr:
+    """Có/Không, Đã/Chưa, x/empty, 1/0, true/false, yes/no -> bool. Empty -> False (the
+    "x or empty" convention); unrecognised text -> null (the caller rejects the row)."""
+    folded = _fold_expr(expr)
+    yes = pl.lit(False)
+    for word in _YES:
+        yes = yes | folded.str.starts_with(word) if word not in ("x", "1", "y", "v", "n", "0") else yes | (folded == word)
+    no = pl.lit(False)
+    for word in _NO:
+        no = no | folded.str.starts_with(word) if len(word) > 2 else no | (folded == word)
+    return (
+        pl.when(expr.is_null() | (folded == "")).then(False)
+        .when(no).then(False)   # "không có" / "chưa số hóa" start with the negative word
+        .when(yes).then(True)
+        .otherwise(None)
+    )
+
+
+def parse_channel(expr: pl.Expr) -> pl.Expr:
+    """Trực tuyến / Trực tiếp / Bưu chính công ích, or codes 1 = trực tiếp, 2 = trực tuyến,
+    3 = BCCI -> online | direct | post. Empty -> null; unrecognised -> "invalid"."""
+    folded = _fold_expr(expr)
+    return (
+        pl.when(expr.is_null() | (folded == "")).then(None)
+        .when((folded == "2") | folded.str.contains("tructuyen") | folded.str.contains("online") | folded.str.contains("dvc"))
+        .then(pl.lit("online"))
+        .when((folded == "1") | folded.str.contains("tructiep") | folded.str.contains("motcua"))
+        .then(pl.lit("direct"))
+        .when((folded == "3") | folded.str.contains("buuchinh") | folded.str.contains("bcci") | folded.str.contains("buudien"))
+        .then(pl.lit("post"))
+        .otherwise(pl.lit("invalid"))
+    )

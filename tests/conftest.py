@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from loaders import store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TODAY = date(2025, 11, 15)
+
+
+@pytest.fixture
+def con():
+    connection = store.connect(":memory:")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+def db_state(con) -> dict:
+    """A fingerprint of everything a load may write, to prove a rejection changed nothing."""
+    state = {}
+    for table in ("dossiers", "dossier_history", "fact_received", "fact_finished", "batches", "rejected_rows",
+                  "batch_units", "procedures"):
+        rows = sorted(map(repr, con.execute(f"SELECT * FROM {table}").fetchall()))
+        state[table] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest())
+    return state
