@@ -70,6 +70,7 @@ class Query:
     today: date
     dimension: str = "unit_code"
     filters: dict | None = None  # field, procedure_code, channel
+    use_facts: bool = True       # False: always read the dossier rows (tests, benchmarks)
 
 
 def _where(q: Query, date_col: str | None, table_alias: str = "") -> tuple[str, dict]:
@@ -91,7 +92,7 @@ def dossier_components(con, q: Query) -> pl.DataFrame:
     """Received/finished counts from monthly facts when the period is whole months (and no
     channel filter), else from the dossier rows; overdue_open from the rows as of the end."""
     dim = q.dimension
-    use_facts = q.period.month_aligned and not (q.filters or {}).get("channel")
+    use_facts = q.use_facts and q.period.month_aligned and not (q.filters or {}).get("channel")
     frames = []
     for comps, date_col, fact in ((RECEIVED_COMPONENTS, "received_date", "fact_received"),
                                   (FINISHED_COMPONENTS, "finished_date", "fact_finished")):
@@ -215,12 +216,13 @@ def compute(
     today: date | None = None,
     kpis: list[str] | None = None,
     filters: dict | None = None,
+    use_facts: bool = True,
 ) -> list[KpiValue]:
     """KPIs of a unit for a period; with by="commune", also every member unit's row."""
     today = today or date.today()
     unit = scope(con, unit_code)
     member_rows = members(con, unit)
-    q = Query(period, unit, [m[0] for m in member_rows], today, "unit_code", filters)
+    q = Query(period, unit, [m[0] for m in member_rows], today, "unit_code", filters, use_facts)
     per_unit = components(con, q)
     targets = load_targets(con)
     group_counts = pooled(per_unit, "unit_code")

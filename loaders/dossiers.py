@@ -131,7 +131,7 @@ def _unit_lookup(con, frame: pl.DataFrame, mapping: dict[str, str], province: st
         else:
             res = None
         codes.append(res.code if res else None)
-        reasons.append((res.reason if res else "thiếu mã đơn vị và tên đơn vị"))
+        reasons.append(res.reason if res else "thiếu mã đơn vị và tên đơn vị")
     lookup = keys.with_columns(
         pl.Series("unit_code", codes, dtype=pl.String),
         pl.Series("_unit_reason", reasons, dtype=pl.String),

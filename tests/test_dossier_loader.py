@@ -1,0 +1,123 @@
+"""The dossier loader: messy exports load, bad rows are kept with reasons, and a file
+rejected whole leaves the database exactly as it was."""
+
+from __future__ import annotations
+
+import json
+
+import openpyxl
+import pytest
+
+from loaders.dossiers import load_dossier_file, match_headers
+from loaders.files import LoadError
+
+from .conftest import TODAY, db_state
+
+HEADER = "Mã hồ sơ,Mã xã,Kênh nộp,Ngày tiếp nhận,Ngày hẹn trả,Ngày có kết quả,Toàn trình\n"
+
+
+def write(tmp_path, name, text, encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return path
+
+
+def test_header_forms_map_to_the_same_fields():
+    assert match_headers(["MÃ HỒ SƠ", "Đơn vị tiếp nhận", "Ngày nhận", "Hình thức nộp"]) == {
+        "dossier_id": "MÃ HỒ SƠ", "unit_name": "Đơn vị tiếp nhận", "received_at": "Ngày nhận",
+        "channel": "Hình thức nộp"}
+    assert match_headers(["so_ho_so", "ma don vi", "Ngày hẹn trả kết quả (dự kiến)"]) == {
+        "dossier_id": "so_ho_so", "unit_code": "ma don vi", "due_at": "Ngày hẹn trả kết quả (dự kiến)"}
+    assert match_headers(["Cột A", "Mã xã"], manual={"Cột A": "dossier_id"})["dossier_id"] == "Cột A"
+
+
+def test_messy_export_rows_and_reasons(con, fixtures):
+    result = load_dossier_file(con, fixtures / "messy.csv", province="40", today=TODAY)
+    assert (result.rows_read, result.loaded, result.duplicates) == (7, 3, 1)
+    assert [(r["row"], r["column"]) for r in result.rejected] == [
+        (6, "MÃ HỒ SƠ"), (7, "Đơn vị tiếp nhận"), (8, "Ngày nhận")]
+    assert "31/02/2025" in result.rejected[2]["reason"]
+    stored = con.execute("SELECT row_no, column_name, reason, raw FROM rejected_rows ORDER BY row_no").fetchall()
+    assert [s[0] for s in stored] == [6, 7, 8]
+    assert json.loads(stored[1][3])["Đơn vị tiếp nhận"] == "Xã Không Có"
+
+
+def test_title_lines_above_the_header_and_xlsx(con, tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["DANH SÁCH HỒ SƠ TIẾP NHẬN"])
+    ws.append([])
+    ws.append(["STT", "Mã hồ sơ", "Mã đơn vị", "Kênh thực hiện", "Ngày tiếp nhận", "Toàn trình"])
+    ws.append([1, "X1", "16969", "Trực tuyến", "2025-09-03 08:00", "Đã"])
+    ws.append([2, "X2", 16969, "Trực tiếp", "31/02/2025", "Chưa"])
+    path = tmp_path / "export.xlsx"
+    wb.save(path)
+    result = load_dossier_file(con, path, province="40", today=TODAY)
+    assert result.loaded == 1
+    assert [(r["row"], r["column"]) for r in result.rejected] == [(5, "Ngày tiếp nhận")]
+
+
+def test_ambiguous_unit_name_is_rejected_not_guessed(con, tmp_path):
+    path = write(tmp_path, "bato.csv", "Mã hồ sơ,Đơn vị,Ngày tiếp nhận\nB1,ba to,01/09/2025\nB2,Ba Tô,01/09/2025\n")
+    result = load_dossier_file(con, path, province="51", today=TODAY)
+    assert result.loaded == 1
+    assert "không rõ ràng" in result.rejected[0]["reason"]
+    assert con.execute("SELECT unit_code FROM dossiers").fetchall() == [("21523",)]
+
+
+def test_future_and_backwards_dates_are_rejected(con, tmp_path):
+    text = HEADER + "F1,16969,2,01/12/2025,,,Có\nF2,16969,2,10/09/2025,,05/09/2025,Có\nF3,16969,9,10/09/2025,,,Có\n"
+    result = load_dossier_file(con, write(tmp_path, "f.csv", text), province="40", today=TODAY)
+    reasons = [r["reason"] for r in result.rejected]
+    assert result.loaded == 0 and len(reasons) == 3
+    assert "tương lai" in reasons[0] and "trước ngày tiếp nhận" in reasons[1] and "kênh nộp" in reasons[2]
+
+
+def test_identical_reupload_replaces(con, fixtures):
+    load_dossier_file(con, fixtures / "golden.csv", province="40", today=TODAY)
+    again = load_dossier_file(con, fixtures / "golden.csv", province="40", today=TODAY)
+    assert (again.loaded, again.replaced) == (10, 10)
+    assert again.warnings and "đã được tải lên" in again.warnings[0]
+    assert con.execute("SELECT count(*) FROM dossiers").fetchall()[0][0] == 10
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.csv", "Mã hồ sơ,Mã xã,Kênh nộp\nA,16969,2\n", "thiếu cột bắt buộc: Ngày tiếp nhận"),
+        ("nounit.csv", "Mã hồ sơ,Ngày tiếp nhận,Kênh nộp\nA,01/09/2025,2\n", "Mã đơn vị hoặc Đơn vị"),
+        ("empty.csv", "", "trống"),
+        ("binary.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "không phải tệp văn bản"),
+        ("cp1258.csv", "Mã hồ sơ,Mã xã,Ngày tiếp nhận\nA,16969,01/09/2025\n".encode("cp1258", errors="replace") +
+         "Tên đơn vị có dấu".encode("cp1258", errors="replace"), "UTF-8"),
+        ("noheader.csv", "a,b,c\n1,2,3\n", "không tìm thấy dòng tiêu đề"),
+        ("fake.xlsx", b"PK\x03\x04garbage", "không phải tệp Excel"),
+    ],
+)
+def test_rejected_whole_file_leaves_database_unchanged(con, fixtures, tmp_path, name, content, message):
+    load_dossier_file(con, fixtures / "golden.csv", province="40", today=TODAY)
+    before = db_state(con)
+    with pytest.raises(LoadError) as error:
+        load_dossier_file(con, write(tmp_path, name, content), province="40", today=TODAY)
+    assert name in str(error.value) and message in str(error.value)
+    assert db_state(con) == before
+
+
+def test_utf16_export_is_read(con, tmp_path):
+    text = "Mã hồ sơ\tMã xã\tNgày tiếp nhận\nU1\t16969\t01/09/2025\n"
+    path = write(tmp_path, "u16.csv", "\ufeff" + text, encoding="utf-16-le")
+    assert load_dossier_file(con, path, province="40", today=TODAY).loaded == 1
+
+
+def test_failure_inside_the_transaction_rolls_back(con, fixtures, monkeypatch):
+    load_dossier_file(con, fixtures / "golden.csv", province="40", today=TODAY)
+    before = db_state(con)
+    from loaders import batches
+
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(batches, "refresh_facts", boom)
+    with pytest.raises(RuntimeError):
+        load_dossier_file(con, fixtures / "golden_update.csv", province="40", today=TODAY)
+    assert db_state(con) == before
