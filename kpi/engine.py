@@ -135,12 +135,18 @@ def register_provider(provider: Provider, group: Callable | None = None) -> None
 
 
 def components(con, q: Query) -> pl.DataFrame:
-    """Counts per dimension value (unit, field or procedure), all providers merged."""
+    """Counts per dimension value (unit, field or procedure), all providers merged: a count
+    two providers both give (dossier rows and an aggregate report) is summed, so each
+    provider must only give what the others do not cover."""
     frames = [p(con, q) for p in PROVIDERS]
     frames = [f for f in frames if f is not None and f.height]
     if not frames:
         return pl.DataFrame({q.dimension: []}, schema={q.dimension: pl.String})
-    return _outer(frames, q.dimension)
+    stacked = pl.concat([f.with_columns(pl.exclude(q.dimension).cast(pl.Float64)) for f in frames],
+                        how="diagonal")
+    sums = [pl.when(pl.col(c).is_null().all()).then(None).otherwise(pl.col(c).sum()).alias(c)
+            for c in stacked.columns if c != q.dimension]
+    return stacked.group_by(q.dimension, maintain_order=True).agg(sums)
 
 
 @dataclass
@@ -169,7 +175,9 @@ def _num(row: dict, name: str | None) -> float | None:
     if name is None:
         return None
     value = row.get(name)
-    return None if value is None else value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def evaluate(defn: KpiDef, counts: dict, period: Period) -> tuple[float | None, float | None, float | None]:
