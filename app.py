@@ -1,0 +1,21 @@
+"""Bảng điều khiển KPI chuyển đổi số: the Streamlit entry point.
+
+`make run` (or `streamlit run app.py`) on the store at $KPI_DB or data/kpi.duckdb.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="KPI Chuyển đổi số", page_icon="📊", layout="wide",
+                   initial_sidebar_state="expanded")
+
+PAGES = [
+    st.Page("pages/overview.py", title="Tổng quan", icon=":material/dashboard:", default=True, url_path="tong-quan"),
+    st.Page("pages/map.py", title="Bản đồ", icon=":material/map:", url_path="ban-do"),
+    st.Page("pages/drilldown.py", title="Phân tích chi tiết", icon=":material/query_stats:", url_path="chi-tiet"),
+    st.Page("pages/tasks.py", title="Nhiệm vụ và thời hạn", icon=":material/event:", url_path="nhiem-vu"),
+    st.Page("pages/reports.py", title="Báo cáo", icon=":material/description:", url_path="bao-cao"),
+    st.Page("pages/upload.py", title="Tải dữ liệu lên", icon=":material/upload_file:", url_path="tai-len"),
+]
+st.navigation(PAGES, position="sidebar").run()

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from loaders import store
+from loaders.dossiers import load_dossier_file
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+TODAY = "2025-11-15"
+
+
+@pytest.fixture
+def golden_db(tmp_path, monkeypatch):
+    """A store file with the golden fixture, and the pages pointed at it."""
+    path = tmp_path / "kpi.duckdb"
+    con = store.connect(path)
+    load_dossier_file(con, FIXTURES / "golden.csv", province="40")
+    con.close()
+    monkeypatch.setenv("KPI_DB", str(path))
+    monkeypatch.setenv("KPI_TODAY", TODAY)
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return path
+
+
+def app(page: str | None = None, **params) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    if page:
+        at.switch_page(str(ROOT / "pages" / f"{page}.py"))
+    return at

@@ -1,0 +1,50 @@
+"""The meeting view shows exactly the engine's figures, and says so when there is no data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from kpi import format as fmt
+from kpi.engine import compute
+from kpi.periods import parse
+from loaders import store
+
+from .conftest import TODAY, app
+
+
+def cards(at) -> str:
+    return "\n".join(m.value for m in at.markdown if 'class="kpi-card"' in m.value or 'class="big-alert"' in m.value)
+
+
+def test_overview_cards_match_engine(golden_db):
+    at = app(ky="2025-10", tinh="40")
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Tổng quan chuyển đổi số — Tỉnh Nghệ An"
+    con = store.connect(golden_db)
+    rows = {r.kpi: r for r in compute(con, parse("2025-10"), "40", today=date.fromisoformat(TODAY))}
+    con.close()
+    html = cards(at)
+    full = rows["full_online_rate"]
+    assert (full.numerator, full.denominator) == (3, 4)
+    assert fmt.percent(full.value) in html and "3 / 4" in html
+    assert fmt.percent(rows["e_result_rate"].value) in html
+    assert "1/2 xã/phường chưa đạt chỉ tiêu 80%" in html  # Vân Tụ at 50%
+    assert "Xã Vân Tụ (50,0%)" in html
+
+
+def test_overview_commune_from_url(golden_db):
+    at = app(ky="2025-09", tinh="40", don_vi="16969")
+    at.run()
+    assert not at.exception
+    assert "Xã Nghĩa Thọ" in at.title[0].value
+    assert "66,7%" in cards(at) and "2 / 3" in cards(at)
+    assert at.query_params["don_vi"] == ["16969"] or at.query_params["don_vi"] == "16969"
+
+
+def test_overview_empty_state(golden_db):
+    at = app(ky="2025-07", tinh="40", don_vi="16969")
+    at.run()
+    assert not at.exception
+    assert any("Chưa có dữ liệu" in i.value for i in at.info)
+    assert not cards(at)

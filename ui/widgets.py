@@ -1,0 +1,115 @@
+"""Small presentation pieces: KPI cards with sparklines, status badges, the presentation
+mode, the empty state and an Excel download button for any table."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import polars as pl
+import streamlit as st
+
+from kpi import format as fmt
+from kpi.definitions import KPIS, STATUS_COLORS, STATUS_LABELS
+from kpi.export import to_xlsx
+
+
+def show(kpi: str, value: float | None) -> str:
+    if value is None:
+        return fmt.NO_DATA
+    kind = KPIS[kpi].kind
+    if kind == "rate":
+        return fmt.percent(value)
+    return fmt.number(value, 1 if kind == "ratio" else 0)
+
+
+def sparkline(values: list[float | None], color: str, width: int = 160, height: int = 36) -> str:
+    points = [(i, v) for i, v in enumerate(values) if v is not None]
+    if len(points) < 2:
+        return ""
+    lo = min(v for _, v in points)
+    hi = max(v for _, v in points)
+    span = (hi - lo) or 1.0
+    n = max(1, len(values) - 1)
+    coords = " ".join(f"{i * width / n:.1f},{height - 3 - (v - lo) / span * (height - 6):.1f}" for i, v in points)
+    return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="Xu hướng"><polyline fill="none" stroke="{color}" stroke-width="2.5" '
+            f'points="{coords}"/></svg>')
+
+
+def card(row: dict, trend: list[float | None] | None = None, note: str | None = None) -> str:
+    """HTML of one KPI card: label, value, target and gap, status colour, trend line."""
+    kpi, status = row["kpi"], row["status"]
+    color = STATUS_COLORS[status]
+    value = show(kpi, row["value"])
+    target = ""
+    if row.get("target") is not None:
+        op = {">=": "≥", "<=": "≤", "==": "="}.get(row.get("target_op") or ">=", "≥")
+        deadline = f" đến {fmt.day(row['target_deadline'])}" if row.get("target_deadline") else ""
+        target = f"Chỉ tiêu {op} {show(kpi, row['target'])}{deadline}"
+        if row["value"] is not None:
+            gap = row["value"] - row["target"]
+            gap_text = (fmt.percent(abs(gap)).replace("%", " điểm %") if KPIS[kpi].kind == "rate"
+                        else fmt.number(abs(gap), 1 if KPIS[kpi].kind == "ratio" else 0))
+            if abs(gap) > 1e-9:
+                target += f" · {'vượt' if gap > 0 else 'thiếu'} {gap_text}"
+    fraction = ""
+    if row.get("denominator") is not None and row.get("numerator") is not None:
+        fraction = f"{fmt.number(row['numerator'])} / {fmt.number(row['denominator'])}"
+    spark = sparkline(trend or [], color)
+    return f"""
+<div class="kpi-card" style="border-top: 6px solid {color}">
+  <div class="kpi-label">{html.escape(KPIS[kpi].label)}</div>
+  <div class="kpi-value" style="color:{color}">{html.escape(value)}</div>
+  <div class="kpi-fraction">{html.escape(fraction)}</div>
+  <div class="kpi-target">{html.escape(target)}</div>
+  <div class="kpi-status" style="background:{color}">{html.escape(STATUS_LABELS[status])}</div>
+  <div class="kpi-spark">{spark}</div>
+  {f'<div class="kpi-note">{html.escape(note)}</div>' if note else ''}
+</div>"""
+
+
+CSS = """
+<style>
+.kpi-card {background: #ffffff; border-radius: 10px; padding: 14px 16px 10px; margin-bottom: 14px;
+  box-shadow: 0 1px 4px rgba(0,0,0,.12); min-height: 210px; position: relative;}
+.kpi-label {font-size: 1.0rem; font-weight: 600; color: #1f2328; min-height: 2.6em; line-height: 1.3em;}
+.kpi-value {font-size: 2.6rem; font-weight: 800; line-height: 1.15; margin-top: 4px;}
+.kpi-fraction {font-size: .9rem; color: #57606a; min-height: 1.2em;}
+.kpi-target {font-size: .95rem; color: #1f2328; margin-top: 4px; min-height: 2.5em;}
+.kpi-status {display: inline-block; color: white; border-radius: 12px; padding: 1px 10px; font-size: .85rem;
+  font-weight: 600; margin-top: 4px;}
+.kpi-spark {position: absolute; right: 12px; bottom: 8px;}
+.kpi-note {font-size: .8rem; color: #9a6700; margin-top: 4px;}
+.big-alert {font-size: 1.35rem; font-weight: 600; padding: 10px 16px; border-radius: 8px; background: #fff8c5;
+  border-left: 6px solid #d29922; margin: 6px 0 14px;}
+</style>
+"""
+
+PRESENTATION_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"] {display: none;}
+.block-container {padding-top: 1rem; max-width: 100%;}
+html, body, [class*="css"] {font-size: 20px;}
+.kpi-value {font-size: 3.4rem;}
+.kpi-label {font-size: 1.25rem;}
+</style>
+"""
+
+
+def page_style(presenting: bool = False) -> None:
+    st.markdown(CSS + (PRESENTATION_CSS if presenting else ""), unsafe_allow_html=True)
+
+
+def empty_state(message: str, hint: str | None = None) -> None:
+    st.info(f"**{message}**" + (f"\n\n{hint}" if hint else ""), icon="ℹ️")
+
+
+def excel_button(frame: pl.DataFrame, file_stem: str, label: str = "Tải Excel", percent_columns=None,
+                 title: str | None = None, key: str | None = None) -> None:
+    stem = re.sub(r"[^0-9A-Za-z_-]+", "_", file_stem).strip("_") or "bang"
+    st.download_button(
+        label, data=to_xlsx({"Dữ liệu": frame}, percent_columns=set(percent_columns or ()), title=title),
+        file_name=f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=key or f"xlsx_{stem}", icon=":material/download:",
+    )
