@@ -9,6 +9,7 @@ file counts once; a bad row is rejected with its reason and kept in rejected_row
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -215,20 +216,28 @@ STORE_COLUMNS = (
 )
 
 
-def load_dossier_file(
+Progress = Callable[[float, str], None]
+
+
+def _no_progress(_fraction: float, _message: str) -> None:
+    pass
+
+
+def check_dossier_file(
     con: duckdb.DuckDBPyConnection,
     path: str | Path,
     province: str | None = None,
     *,
     name: str | None = None,
     mapping: dict[str, str] | None = None,
-    user: str | None = None,
     today: date | None = None,
-) -> LoadResult:
-    """Load one export. Raises LoadError (database untouched) when the file is rejected whole."""
+    progress: Progress = _no_progress,
+) -> tuple[RawTable, dict[str, str], pl.DataFrame]:
+    """Read, map and validate without writing anything (the upload page's preview step).
+    Returns the table, the field mapping used and the prepared rows (with `_reason`)."""
     path = Path(path)
     name = name or path.name
-    today = today or date.today()
+    progress(0.05, "Đang đọc tệp…")
     table = read_table(path, header_score, name=name, min_score=2)
     try:
         fields = match_headers(table.headers, mapping)
@@ -238,15 +247,38 @@ def load_dossier_file(
                 f"Tệp «{name}» thiếu cột bắt buộc: {', '.join(missing)} "
                 f"(dòng tiêu đề {table.header_row}: {', '.join(table.headers)})."
             )
+        progress(0.2, "Đang kiểm tra dữ liệu…")
         try:
-            frame = prepare(con, table, fields, province, today)
+            frame = prepare(con, table, fields, province, today or date.today())
         except pl.exceptions.PolarsError as exc:
             raise LoadError(f"Tệp «{name}» không đọc được: {exc}") from None
-        return write_dossiers(con, frame, name=name, kind="dossiers", file_hash=file_hash(path),
-                              province=province, user=user, mapping=fields)
+        return table, fields, frame
     finally:
         for temp in table.temp_files:
             temp.unlink(missing_ok=True)
+
+
+def load_dossier_file(
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path,
+    province: str | None = None,
+    *,
+    name: str | None = None,
+    mapping: dict[str, str] | None = None,
+    user: str | None = None,
+    today: date | None = None,
+    progress: Progress = _no_progress,
+) -> LoadResult:
+    """Load one export. Raises LoadError (database untouched) when the file is rejected whole."""
+    path = Path(path)
+    name = name or path.name
+    _table, fields, frame = check_dossier_file(con, path, province, name=name, mapping=mapping, today=today,
+                                               progress=progress)
+    progress(0.6, "Đang ghi vào kho dữ liệu…")
+    result = write_dossiers(con, frame, name=name, kind="dossiers", file_hash=file_hash(path),
+                            province=province, user=user, mapping=fields)
+    progress(1.0, "Hoàn tất.")
+    return result
 
 
 def write_dossiers(con, frame: pl.DataFrame, *, name: str, kind: str, file_hash: str | None,

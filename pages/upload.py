@@ -1,4 +1,170 @@
-"""Placeholder until built."""
+"""Tải dữ liệu lên: officers upload exports. The kind is detected, the column mapping is
+shown and can be corrected (and saved for next month), rows are validated before
+anything is written, then loaded in one transaction; rejected rows come back as a file
+to fix and re-upload; every upload is listed and can be undone."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import polars as pl
 import streamlit as st
 
-st.title("Đang xây dựng")
+from kpi import format as fmt
+from loaders import history, sources
+from loaders.batches import UndoError, undo_batch
+from loaders.dossiers import FIELDS, check_dossier_file, load_dossier_file, match_headers
+from loaders.files import LoadError
+from ui import data, state, widgets
+
+widgets.page_style()
+sel = state.sidebar()
+st.title("Tải dữ liệu lên")
+st.caption(f"Đơn vị đang chọn: {sel.unit_name} · tên đơn vị trong tệp được đối chiếu trong {sel.province_name}")
+
+FIELD_CHOICES = ["(bỏ qua)"] + [f"{label} [{key}]" for key, (label, _h) in FIELDS.items()]
+
+
+def _field_of(choice: str) -> str | None:
+    return choice.rsplit("[", 1)[1].rstrip("]") if "[" in choice else None
+
+
+def _choice_of(field: str | None) -> str:
+    return f"{FIELDS[field][0]} [{field}]" if field in FIELDS else FIELD_CHOICES[0]
+
+
+def _save(upload) -> Path:
+    folder = Path(st.session_state.setdefault("upload_dir", tempfile.mkdtemp(prefix="kpi-upload-")))
+    digest = hashlib.sha256(upload.getvalue()).hexdigest()[:12]
+    path = folder / f"{digest}{Path(upload.name).suffix.lower() or '.csv'}"
+    if not path.exists():
+        path.write_bytes(upload.getvalue())
+    return path
+
+
+user = st.text_input("Người tải lên", value=st.session_state.get("uploader", ""), placeholder="Họ và tên cán bộ",
+                     key="uploader")
+uploads = st.file_uploader("Chọn tệp (CSV hoặc Excel .xlsx), có thể chọn nhiều tệp", type=["csv", "xlsx", "txt"],
+                           accept_multiple_files=True)
+
+for index, upload in enumerate(uploads or []):
+    path = _save(upload)
+    with st.container(border=True):
+        st.subheader(upload.name)
+        detected = sources.detect_kind(path)
+        kinds = list(sources.KINDS)
+        kind = st.selectbox("Loại dữ liệu (tự nhận biết, có thể sửa)", kinds, index=kinds.index(detected),
+                            format_func=lambda k: history.KIND_LABELS.get(k, k), key=f"kind_{index}_{path.stem}")
+        manual = None
+        period = None
+        try:
+            if kind == "dossiers":
+                con = data.cursor()
+                table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name)
+                preset = history.find_preset(con, table.headers)
+                if preset:
+                    table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name,
+                                                              mapping=preset)
+                    st.caption("Đã áp dụng mẫu ánh xạ cột đã lưu cho bộ tiêu đề này.")
+                st.markdown("**Ánh xạ cột** (sửa nếu hệ thống nhận sai):")
+                by_header = {h: f for f, h in fields.items()}
+                editor = st.data_editor(
+                    pl.DataFrame({"Cột trong tệp": table.headers,
+                                  "Trường dữ liệu": [_choice_of(by_header.get(h)) for h in table.headers]}),
+                    column_config={"Trường dữ liệu": st.column_config.SelectboxColumn(options=FIELD_CHOICES,
+                                                                                      required=True),
+                                   "Cột trong tệp": st.column_config.TextColumn(disabled=True)},
+                    hide_index=True, key=f"map_{index}_{path.stem}", width="stretch")
+                edited = {row["Cột trong tệp"]: _field_of(row["Trường dữ liệu"]) for row in editor.iter_rows(named=True)}
+                manual = {h: f for h, f in edited.items() if f}
+                if manual != {h: f for f, h in fields.items()}:
+                    table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name,
+                                                              mapping=manual)
+                    fields = match_headers(table.headers, manual)
+                if st.button("Lưu ánh xạ này làm mẫu cho tháng sau", key=f"preset_{index}_{path.stem}"):
+                    history.save_preset(data.cursor(), table.headers, manual, upload.name, user or None)
+                    st.success("Đã lưu mẫu ánh xạ cột.")
+                bad = frame.filter(pl.col("_reason").is_not_null())
+                c1, c2, c3 = st.columns(3)
+                c1.metric("Số dòng đọc được", fmt.number(frame.height))
+                c2.metric("Dòng hợp lệ", fmt.number(frame.height - bad.height))
+                c3.metric("Dòng sẽ bị từ chối", fmt.number(bad.height))
+                with st.expander("Xem trước 20 dòng đầu"):
+                    st.dataframe(table.frame.head(20).collect().drop("__row"), hide_index=True)
+                if bad.height:
+                    st.dataframe(bad.select(pl.col("__row").alias("Dòng"), pl.col("_column").alias("Cột"),
+                                            pl.col("_reason").alias("Lý do")).head(200),
+                                 hide_index=True, width="stretch")
+            elif kind == "template":
+                period = st.text_input("Kỳ báo cáo (nếu biểu mẫu không ghi, vd. 2025-10)", value="",
+                                       key=f"period_{index}_{path.stem}") or None
+        except LoadError as exc:
+            st.error(str(exc))
+            continue
+
+        if st.button("Nạp vào kho dữ liệu", type="primary", key=f"load_{index}_{path.stem}"):
+            bar = st.progress(0.0, text="Bắt đầu…")
+            try:
+                if kind == "dossiers":
+                    result = load_dossier_file(data.cursor(), path, sel.province, name=upload.name, mapping=manual,
+                                               user=user or None,
+                                               progress=lambda f, m, bar=bar: bar.progress(min(1.0, f), text=m))
+                else:
+                    result = sources.load_file(data.cursor(), path, kind=kind, province=sel.province, period=period,
+                                               user=user or None, name=upload.name)
+                bar.progress(1.0, text="Hoàn tất.")
+                st.session_state[f"result_{path.stem}"] = result.summary()
+            except LoadError as exc:
+                bar.empty()
+                st.error(f"Tệp bị từ chối, kho dữ liệu không thay đổi: {exc}")
+        summary = st.session_state.get(f"result_{path.stem}")
+        if summary:
+            st.success(
+                f"Đã nạp lần tải #{summary['batch_id']}: {fmt.number(summary['loaded'])} dòng "
+                f"(thay thế {fmt.number(summary['replaced'])}, trùng lặp {fmt.number(summary['duplicates'])}), "
+                f"từ chối {fmt.number(len(summary['rejected']))}."
+            )
+            for warning in summary.get("warnings", []):
+                st.warning(warning)
+            if summary["rejected"]:
+                rejected = history.rejected_frame(data.cursor(), summary["batch_id"])
+                st.dataframe(rejected.select("Dòng", "Cột lỗi", "Lý do"), hide_index=True, width="stretch")
+                widgets.excel_button(rejected, f"dong_bi_tu_choi_{summary['batch_id']}",
+                                     "Tải các dòng bị từ chối (Excel) để sửa và tải lại",
+                                     key=f"rej_{summary['batch_id']}")
+
+st.divider()
+st.subheader(f"Lịch sử tải lên — {sel.unit_name}")
+log = history.history(data.cursor(), province=sel.province if sel.is_province else None,
+                      unit=None if sel.is_province else sel.unit)
+if log.is_empty():
+    widgets.empty_state("Chưa có lần tải lên nào cho đơn vị này.")
+else:
+    shown = log.select(
+        pl.col("batch_id").alias("Lần tải"),
+        pl.col("kind").replace_strict(history.KIND_LABELS, default=pl.col("kind")).alias("Loại"),
+        pl.col("file_name").alias("Tệp"),
+        pl.col("loaded_at").dt.strftime("%d/%m/%Y %H:%M").alias("Thời gian"),
+        pl.col("loaded_by").alias("Người tải"),
+        pl.col("loaded").alias("Dòng nạp"), pl.col("replaced").alias("Thay thế"),
+        pl.col("rejected").alias("Từ chối"),
+        pl.when(pl.col("status") == "active").then(pl.lit("Đang dùng"))
+        .otherwise(pl.format("Đã hoàn tác {}", pl.col("undone_at").dt.strftime("%d/%m/%Y %H:%M"))).alias("Trạng thái"),
+    )
+    st.dataframe(shown, hide_index=True, width="stretch")
+    widgets.excel_button(shown, f"lich_su_tai_len_{sel.unit}", "Tải lịch sử (Excel)", key="history_xlsx")
+    active = log.filter(pl.col("status") == "active")["batch_id"].to_list()
+    if active:
+        col1, col2 = st.columns([2, 3])
+        chosen = col1.selectbox("Chọn lần tải để hoàn tác", active, format_func=lambda b: f"#{b}", key="undo_pick")
+        confirm = col2.checkbox(f"Tôi xác nhận hoàn tác toàn bộ lần tải #{chosen}", key="undo_confirm")
+        if col2.button("Hoàn tác", disabled=not confirm, key="undo_go"):
+            try:
+                counts = undo_batch(data.cursor(), int(chosen), user=user or None)
+                st.success(f"Đã hoàn tác lần tải #{chosen}: gỡ {fmt.number(counts.get('removed', 0))} dòng, "
+                           f"khôi phục {fmt.number(counts.get('restored', 0))} phiên bản trước.")
+                st.rerun()
+            except UndoError as exc:
+                st.error(str(exc))

@@ -1,0 +1,76 @@
+"""Upload history, the rejected rows of an upload (to fix and re-upload) and saved column
+mappings ("presets") that officers reuse next month."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+import duckdb
+import polars as pl
+
+from loaders.store import query_pl
+from loaders.text import fold
+
+KIND_LABELS = {
+    "dossiers": "Danh sách hồ sơ",
+    "template": "Biểu mẫu báo cáo (TT 01/2020)",
+    "catalogue": "Danh mục dịch vụ công",
+    "archive": "Số liệu lưu trữ, văn bản",
+    "tasks": "Danh sách nhiệm vụ",
+    "sql": "Cơ sở dữ liệu một cửa (SQL)",
+}
+
+PRESETS_TABLE = """CREATE TABLE IF NOT EXISTS mapping_presets (
+    header_key VARCHAR PRIMARY KEY, name VARCHAR, mapping VARCHAR, saved_at TIMESTAMP, saved_by VARCHAR)"""
+
+
+def history(con: duckdb.DuckDBPyConnection, province: str | None = None, unit: str | None = None) -> pl.DataFrame:
+    """Uploads touching a unit (or a province, or all), newest first."""
+    where, params = "TRUE", {}
+    if unit:
+        where = "b.batch_id IN (SELECT batch_id FROM batch_units WHERE unit_code = $unit)"
+        params["unit"] = unit
+    elif province:
+        where = ("(b.province_code = $province OR b.batch_id IN (SELECT bu.batch_id FROM batch_units bu "
+                 "JOIN units u ON u.code = bu.unit_code WHERE u.province_code = $province))")
+        params["province"] = province
+    return query_pl(con, f"""
+        SELECT b.batch_id, b.kind, b.file_name, b.loaded_at, b.loaded_by, b.period, b.rows_read, b.loaded,
+               b.replaced, b.duplicates, b.rejected, b.status, b.undone_at, b.undone_by
+        FROM batches b WHERE {where} ORDER BY b.batch_id DESC""", params)
+
+
+def rejected_frame(con: duckdb.DuckDBPyConnection, batch_id: int) -> pl.DataFrame:
+    """The rejected rows of an upload with their original cells, row number and reason:
+    the file an officer fixes and uploads again."""
+    rows = con.execute(
+        "SELECT row_no, column_name, reason, raw FROM rejected_rows WHERE batch_id = ? ORDER BY row_no", [batch_id]
+    ).fetchall()
+    if not rows:
+        return pl.DataFrame(schema={"Dòng": pl.Int64, "Cột lỗi": pl.String, "Lý do": pl.String})
+    cells = [json.loads(raw) if raw else {} for *_rest, raw in rows]
+    headers: list[str] = []
+    for cell in cells:
+        headers.extend(h for h in cell if h not in headers)
+    data = {"Dòng": [r[0] for r in rows], "Cột lỗi": [r[1] for r in rows], "Lý do": [r[2] for r in rows]}
+    for header in headers:
+        data[header] = [None if c.get(header) is None else str(c.get(header)) for c in cells]
+    return pl.DataFrame(data)
+
+
+def header_key(headers: list[str]) -> str:
+    return hashlib.sha256("|".join(sorted(fold(h) for h in headers)).encode()).hexdigest()[:16]
+
+
+def save_preset(con, headers: list[str], mapping: dict[str, str], name: str, user: str | None) -> None:
+    con.execute(PRESETS_TABLE)
+    con.execute("INSERT OR REPLACE INTO mapping_presets VALUES (?, ?, ?, ?, ?)",
+                [header_key(headers), name, json.dumps(mapping, ensure_ascii=False), datetime.now(), user])
+
+
+def find_preset(con, headers: list[str]) -> dict[str, str] | None:
+    con.execute(PRESETS_TABLE)
+    rows = con.execute("SELECT mapping FROM mapping_presets WHERE header_key = ?", [header_key(headers)]).fetchall()
+    return json.loads(rows[0][0]) if rows else None

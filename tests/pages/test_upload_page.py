@@ -1,0 +1,68 @@
+"""The upload page: preview and validation before writing, load, rejected rows, undo."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from loaders import store
+
+from .conftest import FIXTURES, ROOT
+
+
+class FakeUpload:
+    """What st.file_uploader returns, as far as the page uses it."""
+
+    def __init__(self, path):
+        self.name = path.name
+        self._data = path.read_bytes()
+
+    def getvalue(self):
+        return self._data
+
+
+def page(monkeypatch, files) -> AppTest:
+    import streamlit as st
+
+    monkeypatch.setattr(st, "file_uploader", lambda *a, **k: [FakeUpload(f) for f in files])
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update({"tinh": "40"})
+    at.switch_page(str(ROOT / "pages" / "upload.py"))
+    return at
+
+
+def counts(path):
+    con = store.connect(path)
+    try:
+        return con.execute("SELECT count(*) FROM dossiers").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_preview_validates_without_writing_then_loads_and_undoes(golden_db, monkeypatch):
+    at = page(monkeypatch, [FIXTURES / "messy.csv"])
+    at.run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"Số dòng đọc được": "7", "Dòng hợp lệ": "4", "Dòng sẽ bị từ chối": "3"}
+    assert counts(golden_db) == 10  # nothing written by the preview
+    at.button(key=next(b.key for b in at.button if b.label == "Nạp vào kho dữ liệu")).click().run()
+    assert not at.exception, at.exception
+    assert any("Đã nạp lần tải #2: 3 dòng" in s.value and "từ chối 3" in s.value for s in at.success)
+    assert counts(golden_db) == 13
+    history_table = at.dataframe[-1].value
+    assert list(history_table["Lần tải"]) == [2, 1]
+    at.selectbox(key="undo_pick").select(2).run()
+    at.checkbox(key="undo_confirm").check().run()
+    at.button(key="undo_go").click().run()
+    assert not at.exception, at.exception
+    assert counts(golden_db) == 10
+
+
+def test_file_rejected_whole_shows_error(golden_db, monkeypatch, tmp_path):
+    bad = tmp_path / "thieu_cot.csv"
+    bad.write_text("Mã hồ sơ,Kênh nộp\nA,2\n", encoding="utf-8")
+    at = page(monkeypatch, [bad])
+    at.run()
+    assert not at.exception
+    assert any("thieu_cot.csv" in e.value and "thiếu cột bắt buộc" in e.value for e in at.error)
+    assert counts(golden_db) == 10
