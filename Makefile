@@ -16,7 +16,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 .PHONY: run test test-fast lint bench sample
 run: $(VENV)/.runtime
 	$(PY) -m loaders.bootstrap
-	$(VENV)/bin/streamlit run app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false
+	$(PY) -m ui.serve --server.headless true --server.port $(PORT)
 
 test: $(VENV)/.dev
 	bash scripts/test_all.sh

@@ -94,9 +94,9 @@ for index, upload in enumerate(uploads or []):
                 with st.expander("Xem trước 20 dòng đầu"):
                     st.dataframe(table.frame.head(20).collect().drop("__row"), hide_index=True)
                 if bad.height:
-                    st.dataframe(bad.select(pl.col("__row").alias("Dòng"), pl.col("_column").alias("Cột"),
-                                            pl.col("_reason").alias("Lý do")).head(200),
-                                 hide_index=True, width="stretch")
+                    st.markdown(f"**Các dòng sẽ bị từ chối** (hiển thị {min(bad.height, 50)}/{bad.height}):")
+                    st.table(bad.select(pl.col("__row").alias("Dòng"), pl.col("_column").alias("Cột"),
+                                        pl.col("_reason").alias("Lý do")).head(50))
             elif kind == "template":
                 period = st.text_input("Kỳ báo cáo (nếu biểu mẫu không ghi, vd. 2025-10)", value="",
                                        key=f"period_{index}_{path.stem}") or None
@@ -104,7 +104,8 @@ for index, upload in enumerate(uploads or []):
             st.error(str(exc))
             continue
 
-        if st.button("Nạp vào kho dữ liệu", type="primary", key=f"load_{index}_{path.stem}"):
+        already = st.session_state.get(f"result_{path.stem}")
+        if not already and st.button("Nạp vào kho dữ liệu", type="primary", key=f"load_{index}_{path.stem}"):
             bar = st.progress(0.0, text="Bắt đầu…")
             try:
                 if kind == "dossiers":
@@ -130,13 +131,15 @@ for index, upload in enumerate(uploads or []):
                 st.warning(warning)
             if summary["rejected"]:
                 rejected = history.rejected_frame(data.cursor(), summary["batch_id"])
-                st.dataframe(rejected.select("Dòng", "Cột lỗi", "Lý do"), hide_index=True, width="stretch")
+                st.table(rejected.select("Dòng", "Cột lỗi", "Lý do").head(50))
                 widgets.excel_button(rejected, f"dong_bi_tu_choi_{summary['batch_id']}",
                                      "Tải các dòng bị từ chối (Excel) để sửa và tải lại",
                                      key=f"rej_{summary['batch_id']}")
 
 st.divider()
 st.subheader(f"Lịch sử tải lên — {sel.unit_name}")
+if message := st.session_state.pop("undo_message", None):
+    st.success(message)
 log = history.history(data.cursor(), province=sel.province if sel.is_province else None,
                       unit=None if sel.is_province else sel.unit)
 if log.is_empty():
@@ -163,8 +166,9 @@ else:
         if col2.button("Hoàn tác", disabled=not confirm, key="undo_go"):
             try:
                 counts = undo_batch(data.cursor(), int(chosen), user=user or None)
-                st.success(f"Đã hoàn tác lần tải #{chosen}: gỡ {fmt.number(counts.get('removed', 0))} dòng, "
-                           f"khôi phục {fmt.number(counts.get('restored', 0))} phiên bản trước.")
+                st.session_state["undo_message"] = (
+                    f"Đã hoàn tác lần tải #{chosen}: gỡ {fmt.number(counts.get('removed', 0))} dòng, "
+                    f"khôi phục {fmt.number(counts.get('restored', 0))} phiên bản trước.")
                 st.rerun()
             except UndoError as exc:
                 st.error(str(exc))

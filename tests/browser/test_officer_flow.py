@@ -1,0 +1,105 @@
+"""An officer in a real browser: upload a month's export with bad rows, read the errors,
+download them, fix them, upload again, undo. Nothing double-counted, nothing lost."""
+
+from __future__ import annotations
+
+import time
+
+import openpyxl
+import pytest
+from selenium.webdriver.common.by import By
+
+from loaders import store
+from loaders.dossiers import load_dossier_file
+
+from .conftest import screenshot, wait_idle, wait_text
+
+pytestmark = pytest.mark.browser
+FIXTURES = store.ROOT / "tests" / "fixtures"
+TODAY = "2025-11-15"
+
+
+def prepare_db(path):
+    con = store.connect(path)
+    load_dossier_file(con, FIXTURES / "golden.csv", province="40")
+    con.close()
+
+
+def click_button(driver, label: str, index: int = -1) -> None:
+    buttons = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip().splitlines()[-1:] == [label]]
+    assert buttons, f"no button {label!r}"
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", buttons[index])
+    buttons[index].click()
+
+
+def upload(driver, path) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, 'input[type="file"]'))
+    driver.find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(path))
+
+
+def test_upload_fix_reupload_undo(server, browser, tmp_path):
+    browser.get(server["url"] + "/tai-len?tinh=40")
+    wait_text(browser, "Tải dữ liệu lên")
+    upload(browser, FIXTURES / "messy.csv")
+    wait_text(browser, "Dòng sẽ bị từ chối")
+    wait_idle(browser)
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "thiếu mã hồ sơ" in body and "31/02/2025" in body
+    screenshot(browser, "upload_1_preview")
+
+    click_button(browser, "Nạp vào kho dữ liệu")
+    wait_text(browser, "Đã nạp lần tải #2: 3 dòng")
+    wait_idle(browser)
+    screenshot(browser, "upload_2_loaded")
+
+    click_button(browser, "Tải các dòng bị từ chối (Excel) để sửa và tải lại")
+    deadline = time.time() + 20
+    while time.time() < deadline and not list(browser.downloads.glob("*.xlsx")):
+        time.sleep(0.3)
+    downloaded = next(browser.downloads.glob("*.xlsx"))
+    book = openpyxl.load_workbook(downloaded)
+    sheet = book.active
+    headers = [c.value for c in sheet[1]]
+    assert headers[:3] == ["Dòng", "Cột lỗi", "Lý do"]
+    rows = [dict(zip(headers, [c.value for c in r], strict=True)) for r in sheet.iter_rows(min_row=2)]
+    assert [r["Dòng"] for r in rows] == [6, 7, 8]
+    # The officer fixes the three rows in Excel and uploads the same workbook again.
+    fixes = {6: ("MÃ HỒ SƠ", "HS-004"), 7: ("Đơn vị tiếp nhận", "Nghĩa Thọ"), 8: ("Ngày nhận", "28/09/2025")}
+    for excel_row, row in enumerate(rows, start=2):
+        column, value = fixes[row["Dòng"]]
+        sheet.cell(excel_row, headers.index(column) + 1, value)
+    fixed = tmp_path / "da_sua.xlsx"
+    book.save(fixed)
+
+    browser.get(server["url"] + "/tai-len?tinh=40")
+    upload(browser, fixed)
+    wait_text(browser, "Dòng sẽ bị từ chối")
+    wait_idle(browser)
+    click_button(browser, "Nạp vào kho dữ liệu")
+    wait_text(browser, "Đã nạp lần tải #3: 3 dòng (thay thế 0, trùng lặp 0), từ chối 0")
+    wait_idle(browser)
+    screenshot(browser, "upload_3_fixed")
+
+    # Undo the fixed upload: its three dossiers go away again.
+    browser.get(server["url"] + "/tai-len?tinh=40")
+    wait_text(browser, "Lịch sử tải lên")
+    wait_idle(browser)
+    checkbox = [c for c in browser.find_elements(By.CSS_SELECTOR, "label") if "Tôi xác nhận hoàn tác" in c.text]
+    checkbox[0].click()
+    wait_idle(browser)
+    click_button(browser, "Hoàn tác")
+    wait_text(browser, "Đã hoàn tác lần tải #3: gỡ 3 dòng, khôi phục 0 phiên bản trước.", timeout=30)
+    wait_idle(browser)
+    screenshot(browser, "upload_4_undone")
+
+    # The meeting view counts golden (10) + messy (3) dossiers: nothing lost, nothing doubled.
+    browser.get(server["url"] + "/?tinh=40&ky=2025")
+    wait_text(browser, "Tổng quan chuyển đổi số")
+    wait_idle(browser)
+    screenshot(browser, "overview_after_upload")
+    assert "Hồ sơ tiếp nhận" in browser.find_element(By.TAG_NAME, "body").text
+    cards = browser.find_elements(By.CSS_SELECTOR, ".kpi-card")
+    received = next(c for c in cards if c.text.startswith("Hồ sơ tiếp nhận"))
+    assert "\n13\n" in "\n" + received.text + "\n"
