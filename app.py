@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import auth
+
 st.set_page_config(page_title="KPI Chuyển đổi số", page_icon="📊", layout="wide",
                    initial_sidebar_state="expanded")
 
@@ -18,4 +20,11 @@ PAGES = [
     st.Page("pages/reports.py", title="Báo cáo", icon=":material/description:", url_path="bao-cao"),
     st.Page("pages/upload.py", title="Tải dữ liệu lên", icon=":material/upload_file:", url_path="tai-len"),
 ]
+user = auth.require_login()
+if user.role not in ("officer", "admin"):
+    PAGES = [p for p in PAGES if p.title != "Tải dữ liệu lên"]
+if user.role == "admin":
+    PAGES.append(st.Page("pages/admin.py", title="Quản trị", icon=":material/admin_panel_settings:",
+                         url_path="quan-tri"))
+auth.sidebar_account(user)
 st.navigation(PAGES, position="sidebar").run()

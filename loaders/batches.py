@@ -13,6 +13,7 @@ from datetime import datetime
 import duckdb
 
 from kpi.components import FINISHED_COMPONENTS, RECEIVED_COMPONENTS
+from loaders import accounts
 
 _UNDO_HOOKS: dict[str, callable] = {}
 
@@ -35,8 +36,18 @@ def open_batch(con, *, kind: str, file_name: str | None, file_hash: str | None, 
 
 
 def close_batch(con, batch_id: int, **counts: int) -> None:
+    """Record the counts; inside the load's transaction, so the access check below rolls
+    the whole load back when the acting user may not write for one of its units."""
     assignments = ", ".join(f"{k} = ?" for k in counts)
     con.execute(f"UPDATE batches SET {assignments} WHERE batch_id = ?", [*counts.values(), batch_id])
+    accounts.check_write(con, batch_unit_codes(con, batch_id), "tải dữ liệu lên")
+    user = accounts.current_user()
+    accounts.log(con, user.username if user else None, "upload", f"#{batch_id} {counts}")
+
+
+def batch_unit_codes(con, batch_id: int) -> list[str]:
+    return [r[0] for r in con.execute("SELECT DISTINCT unit_code FROM batch_units WHERE batch_id = ?",
+                                      [batch_id]).fetchall()]
 
 
 def _mark_touched_from(con, source: str) -> None:
@@ -105,6 +116,7 @@ def undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int, user: str | None =
     kind, status = row[0]
     if status != "active":
         raise UndoError(f"Lần tải lên #{batch_id} đã được hoàn tác trước đó.")
+    accounts.check_write(con, batch_unit_codes(con, batch_id), "hoàn tác lần tải lên")
     con.execute("BEGIN TRANSACTION")
     try:
         counts = {"removed": 0, "restored": 0}
@@ -113,10 +125,13 @@ def undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int, user: str | None =
         hook = _UNDO_HOOKS.get(kind)
         if hook:
             counts.update(hook(con, batch_id) or {})
+        actor = accounts.current_user()
+        user = user or (actor.username if actor else None)
         con.execute(
             "UPDATE batches SET status = 'undone', undone_at = ?, undone_by = ? WHERE batch_id = ?",
             [datetime.now(), user, batch_id],
         )
+        accounts.log(con, user, "undo", f"#{batch_id} {counts}")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

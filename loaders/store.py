@@ -106,10 +106,60 @@ CREATE TABLE IF NOT EXISTS targets (
     plan_slug VARCHAR,
     note VARCHAR
 );
+CREATE TABLE IF NOT EXISTS sql_sources (  -- one row per SQL source (loaders/sql_source.py)
+    name VARCHAR PRIMARY KEY,
+    url VARCHAR NOT NULL,            -- SQLAlchemy URL without the password
+    query_hash VARCHAR NOT NULL,     -- sha256 of the query (whitespace-normalised)
+    watermark_column VARCHAR NOT NULL,
+    last_watermark VARCHAR,          -- 'type:value' (datetime:2025-11-10T09:05:00, int:42, ...)
+    last_pull_at TIMESTAMP,
+    last_batch_id INTEGER,           -- batch of the latest pull that brought rows
+    province_code VARCHAR
+);
+CREATE TABLE IF NOT EXISTS sql_pulls (   -- every pull that made a batch, so an undo can rewind
+    batch_id INTEGER PRIMARY KEY,
+    source_name VARCHAR NOT NULL,
+    pulled_at TIMESTAMP NOT NULL,
+    since VARCHAR NOT NULL,          -- 'type:value' bound to :since
+    watermark VARCHAR NOT NULL,      -- 'type:value', the highest watermark read
+    rows_read INTEGER,
+    replayed BOOLEAN NOT NULL        -- undone and pulled again since
+);
 CREATE TABLE IF NOT EXISTS fact_finished (
     unit_code VARCHAR, province_code VARCHAR, month DATE, procedure_code VARCHAR, field VARCHAR,
     finished BIGINT, e_result BIGINT, e_result_known BIGINT,
     finished_with_due BIGINT, finished_on_time BIGINT
+);
+-- Aggregate sources (loaders/template.py, catalogue.py, archive.py, tasks.py). A row replaced
+-- by a later upload of the same key keeps living with superseded_by = that upload, for undo.
+CREATE TABLE IF NOT EXISTS template_rows (      -- TT 01/2020 biểu 06a (per unit) / 07a (per field)
+    batch_id INTEGER NOT NULL, unit_code VARCHAR NOT NULL, province_code VARCHAR NOT NULL,
+    field VARCHAR,                   -- 07a: the row's field; NULL for a 06a unit row
+    period_label VARCHAR NOT NULL, period_start DATE NOT NULL, period_end DATE NOT NULL,
+    received_total BIGINT, received_online BIGINT, received_direct BIGINT, received_carried BIGINT,
+    finished_total BIGINT, finished_early BIGINT, finished_on_time BIGINT, finished_late BIGINT,
+    open_total BIGINT, open_within BIGINT, open_overdue BIGINT,
+    source_row INTEGER, superseded_by INTEGER  -- key: unit_code, period_start, period_end
+);
+CREATE TABLE IF NOT EXISTS catalogue_services (  -- a unit's service catalogue (snapshot)
+    batch_id INTEGER NOT NULL, unit_code VARCHAR NOT NULL, province_code VARCHAR NOT NULL,
+    procedure_code VARCHAR, procedure_name VARCHAR, field VARCHAR,
+    level VARCHAR,                   -- full (toàn trình) | partial (một phần) | NULL: not offered online
+    online BOOLEAN NOT NULL,
+    business BOOLEAN, location_free BOOLEAN, on_portal BOOLEAN, exempt BOOLEAN,  -- NULL: no such column
+    source_row INTEGER, superseded_by INTEGER  -- key: unit_code
+);
+CREATE TABLE IF NOT EXISTS archive_stats (
+    batch_id INTEGER NOT NULL, unit_code VARCHAR NOT NULL, province_code VARCHAR NOT NULL, month DATE NOT NULL,
+    archive_total BIGINT, archive_digitised BIGINT,        -- cumulative at the end of the month
+    documents_total BIGINT, documents_electronic BIGINT,   -- in the month
+    source_row INTEGER, superseded_by INTEGER  -- key: unit_code, month
+);
+CREATE TABLE IF NOT EXISTS plan_tasks (
+    batch_id INTEGER NOT NULL, unit_code VARCHAR NOT NULL, province_code VARCHAR NOT NULL, plan_slug VARCHAR,
+    task_no VARCHAR, task VARCHAR NOT NULL, pillar VARCHAR, lead_unit VARCHAR, partners VARCHAR,
+    deadline VARCHAR, status VARCHAR, progress DOUBLE, note VARCHAR,
+    source_row INTEGER, superseded_by INTEGER  -- key: unit_code (the latest list replaces the earlier)
 );
 """
 
@@ -132,8 +182,10 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
     from kpi.targets import seed_targets  # kpi reads the store; imported here to avoid a cycle
+    from loaders.accounts import SCHEMA as ACCOUNTS_SCHEMA
 
     con.execute(SCHEMA)
+    con.execute(ACCOUNTS_SCHEMA)
     if con.execute("SELECT count(*) FROM units").fetchall()[0][0] == 0:
         load_units(con)
     seed_targets(con)

@@ -13,11 +13,11 @@ import polars as pl
 import streamlit as st
 
 from kpi import format as fmt
-from loaders import history, sources
+from loaders import accounts, history, sources
 from loaders.batches import UndoError, undo_batch
 from loaders.dossiers import FIELDS, check_dossier_file, load_dossier_file, match_headers
 from loaders.files import LoadError
-from ui import data, state, widgets
+from ui import auth, data, state, widgets
 
 widgets.page_style()
 sel = state.sidebar()
@@ -44,8 +44,18 @@ def _save(upload) -> Path:
     return path
 
 
-user = st.text_input("Người tải lên", value=st.session_state.get("uploader", ""), placeholder="Họ và tên cán bộ",
-                     key="uploader")
+def _load(kind, path, name, manual, period, user, bar):
+    if kind == "dossiers":
+        return load_dossier_file(data.cursor(), path, sel.province, name=name, mapping=manual, user=user,
+                                 progress=lambda f, m: bar.progress(min(1.0, f), text=m))
+    return sources.load_file(data.cursor(), path, kind=kind, province=sel.province, period=period, user=user,
+                             name=name)
+
+
+account = auth.current()
+user = account.username if account else None
+if account and account.role == "officer" and sel.unit != account.unit_code:
+    st.warning("Cán bộ một cửa chỉ tải dữ liệu lên cho xã/phường của mình.")
 uploads = st.file_uploader("Chọn tệp (CSV hoặc Excel .xlsx), có thể chọn nhiều tệp", type=["csv", "xlsx", "txt"],
                            accept_multiple_files=True)
 
@@ -108,16 +118,11 @@ for index, upload in enumerate(uploads or []):
         if not already and st.button("Nạp vào kho dữ liệu", type="primary", key=f"load_{index}_{path.stem}"):
             bar = st.progress(0.0, text="Bắt đầu…")
             try:
-                if kind == "dossiers":
-                    result = load_dossier_file(data.cursor(), path, sel.province, name=upload.name, mapping=manual,
-                                               user=user or None,
-                                               progress=lambda f, m, bar=bar: bar.progress(min(1.0, f), text=m))
-                else:
-                    result = sources.load_file(data.cursor(), path, kind=kind, province=sel.province, period=period,
-                                               user=user or None, name=upload.name)
+                with accounts.acting_as(account):
+                    result = _load(kind, path, upload.name, manual, period, user, bar)
                 bar.progress(1.0, text="Hoàn tất.")
                 st.session_state[f"result_{path.stem}"] = result.summary()
-            except LoadError as exc:
+            except (LoadError, accounts.AccessDenied) as exc:
                 bar.empty()
                 st.error(f"Tệp bị từ chối, kho dữ liệu không thay đổi: {exc}")
         summary = st.session_state.get(f"result_{path.stem}")
@@ -165,10 +170,11 @@ else:
         confirm = col2.checkbox(f"Tôi xác nhận hoàn tác toàn bộ lần tải #{chosen}", key="undo_confirm")
         if col2.button("Hoàn tác", disabled=not confirm, key="undo_go"):
             try:
-                counts = undo_batch(data.cursor(), int(chosen), user=user or None)
+                with accounts.acting_as(account):
+                    counts = undo_batch(data.cursor(), int(chosen), user=user or None)
                 st.session_state["undo_message"] = (
                     f"Đã hoàn tác lần tải #{chosen}: gỡ {fmt.number(counts.get('removed', 0))} dòng, "
                     f"khôi phục {fmt.number(counts.get('restored', 0))} phiên bản trước.")
                 st.rerun()
-            except UndoError as exc:
+            except (UndoError, accounts.AccessDenied) as exc:
                 st.error(str(exc))

@@ -8,13 +8,14 @@ new numbers without a restart.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date
 
 import polars as pl
 import streamlit as st
 
-from kpi import engine, series
+from kpi import drill, engine, series
 from kpi.periods import parse
 from loaders import store
 
@@ -93,3 +94,67 @@ def data_months(_version: tuple) -> tuple[str | None, str | None]:
     rows = cursor().execute("SELECT min(month), max(month) FROM fact_received").fetchall()
     first, last = rows[0]
     return (first.isoformat() if first else None, last.isoformat() if last else None)
+
+
+# --- Map and drill-down -----------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False)
+def boundaries(province: str | None = None) -> dict | None:
+    """GeoJSON of a province's communes (None when the project has no boundaries for it), or
+    of the 34 provinces when `province` is None. Features carry `properties.code`."""
+    folder = store.REFERENCE / "vn_units"
+    if province is None:
+        path = folder / "provinces_2025.geojson"
+    else:
+        path = next(iter(sorted(folder.glob(f"communes_{province}_*.geojson"))), None)
+    if path is None or not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def province_kpis(_version: tuple, period_label: str, today_iso: str, kpi: str) -> list[dict]:
+    """One KPI for each of the 34 provinces (a loop over provinces, each pooled by the engine)."""
+    out = []
+    for code, _name, _n in provinces(_version):
+        out += kpis(_version, period_label, code, None, today_iso)
+    return [r for r in out if r["kpi"] == kpi]
+
+
+def _node(period_label: str, unit: str, today_iso: str, filters: tuple, status: str | None) -> drill.Node:
+    return drill.Node(unit, parse(period_label), date.fromisoformat(today_iso), dict(filters), status)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def dossier_count(_version: tuple, period_label: str, unit: str, today_iso: str, filters: tuple,
+                  status: str | None, kpi: str, part: str) -> int:
+    return drill.count(cursor(), _node(period_label, unit, today_iso, filters, status), kpi, part)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def dossier_page(_version: tuple, period_label: str, unit: str, today_iso: str, filters: tuple,
+                 status: str | None, kpi: str, part: str, offset: int, limit: int) -> pl.DataFrame:
+    return drill.dossiers(cursor(), _node(period_label, unit, today_iso, filters, status), kpi, part,
+                          offset=offset, limit=limit)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def dossier_statuses(_version: tuple, period_label: str, unit: str, today_iso: str,
+                     filters: tuple) -> list[tuple[str, int]]:
+    return drill.statuses(cursor(), _node(period_label, unit, today_iso, filters, None))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def drill_choices(_version: tuple, unit: str, column: str, field: str | None = None) -> list[tuple[str, str]]:
+    return drill.choices(cursor(), unit, column, field)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def procedure_info(_version: tuple, code: str) -> tuple[str, str | None]:
+    return drill.procedure_info(cursor(), code)
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def province_of(_version: tuple, code: str) -> str | None:
+    rows = cursor().execute("SELECT province_code FROM units WHERE code = ?", [code]).fetchall()
+    return rows[0][0] if rows else None

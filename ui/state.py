@@ -42,10 +42,26 @@ def default_period(today: date) -> Period:
     return latest
 
 
+def _scope(user) -> tuple[set[str] | None, set[str]]:
+    """(provinces fully visible or None for all, single communes visible) for a user."""
+    if user is None or (user.role == "admin" and user.unit_code is None):
+        return None, set()
+    scopes = [c for c in (user.unit_code, *(user.grants if user.role == "analyst" else ())) if c]
+    return {c for c in scopes if len(c) == 2}, {c for c in scopes if len(c) != 2}
+
+
 def sidebar() -> Selection:
+    from ui import auth
+
     version = data.version()
     today = data.today()
-    provinces = data.provinces(version)
+    full_provinces, single_communes = _scope(auth.current())
+    commune_province = {c: data.province_of(version, c) for c in single_communes}
+    provinces = [p for p in data.provinces(version)
+                 if full_provinces is None or p[0] in full_provinces or p[0] in commune_province.values()]
+    if not provinces:
+        st.error("Tài khoản chưa được gán đơn vị nào. Liên hệ quản trị viên.")
+        st.stop()
     codes = [p[0] for p in provinces]
     names = {p[0]: p[1] for p in provinces}
     province = _param("tinh", codes[0])
@@ -56,11 +72,14 @@ def sidebar() -> Selection:
         province = st.selectbox("Tỉnh/thành phố", codes, index=codes.index(province),
                                 format_func=lambda c: names[c], key="sb_province")
         communes = data.communes(version, province)
-        commune_codes = [province] + [c for c, _ in communes]
+        if full_provinces is None or province in full_provinces:
+            commune_codes = [province] + [c for c, _ in communes]
+        else:
+            commune_codes = [c for c, _ in communes if c in single_communes]
         commune_names = {province: "Toàn tỉnh"} | dict(communes)
-        unit = _param("don_vi", province)
-        if unit not in commune_names:
-            unit = province
+        unit = _param("don_vi", commune_codes[0])
+        if unit not in commune_codes:
+            unit = commune_codes[0]
         unit = st.selectbox("Xã/phường", commune_codes, index=commune_codes.index(unit),
                             format_func=lambda c: commune_names[c], key=f"sb_unit_{province}")
         period = _period_picker(today)

@@ -113,3 +113,27 @@ def excel_button(frame: pl.DataFrame, file_stem: str, label: str = "Tải Excel"
         file_name=f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=key or f"xlsx_{stem}", icon=":material/download:",
     )
+
+
+def set_scope(province: str, unit: str | None = None) -> None:
+    """Point the sidebar and the URL at a province (and commune). Call it from a widget
+    callback, before the sidebar is drawn: the sidebar's widgets keep their own state, so
+    changing only the URL would be undone by them (keys as in ui.state.sidebar)."""
+    unit = unit or province
+    st.session_state["sb_province"] = province
+    st.session_state[f"sb_unit_{province}"] = unit
+    st.query_params.update({"tinh": province, "don_vi": unit})
+
+
+def excel_button_deferred(make_frame, file_stem: str, label: str = "Tải Excel", percent_columns=None,
+                          title: str | None = None, key: str | None = None) -> None:
+    """Like excel_button, but the workbook is built only when the user clicks (for long
+    lists that should not be written out on every rerun). `make_frame()` must not call
+    Streamlit."""
+    stem = re.sub(r"[^0-9A-Za-z_-]+", "_", file_stem).strip("_") or "bang"
+    st.download_button(
+        label, data=lambda: to_xlsx({"Dữ liệu": make_frame()}, percent_columns=set(percent_columns or ()),
+                                    title=title),
+        file_name=f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=key or f"xlsx_{stem}", icon=":material/download:", on_click="ignore",
+    )

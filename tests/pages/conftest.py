@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from loaders import store
+from loaders import accounts, store
 from loaders.dossiers import load_dossier_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,6 +19,7 @@ def golden_db(tmp_path, monkeypatch):
     path = tmp_path / "kpi.duckdb"
     con = store.connect(path)
     load_dossier_file(con, FIXTURES / "golden.csv", province="40")
+    accounts.create_user(con, "admin", "matkhau-quantri", "admin", None, "Quản trị viên")
     con.close()
     monkeypatch.setenv("KPI_DB", str(path))
     monkeypatch.setenv("KPI_TODAY", TODAY)
@@ -29,8 +30,20 @@ def golden_db(tmp_path, monkeypatch):
     return path
 
 
-def app(page: str | None = None, **params) -> AppTest:
+def login(db_path, username: str = "admin", password: str = "matkhau-quantri") -> str:
+    con = store.connect(db_path)
+    try:
+        return accounts.authenticate(con, username, password)
+    finally:
+        con.close()
+
+
+def app(page: str | None = None, token: str | None = None, **params) -> AppTest:
+    """An AppTest of the dashboard, logged in as `token` (default: the fixture's admin)."""
+    import os
+
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["kpi_token"] = token or login(os.environ["KPI_DB"])
     for key, value in params.items():
         at.query_params[key] = value
     if page:

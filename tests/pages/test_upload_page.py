@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from loaders import store
 
-from .conftest import FIXTURES, ROOT
+from .conftest import FIXTURES, ROOT, app
 
 
 class FakeUpload:
@@ -20,12 +20,11 @@ class FakeUpload:
         return self._data
 
 
-def page(monkeypatch, files) -> AppTest:
+def page(monkeypatch, files, token=None) -> AppTest:
     import streamlit as st
 
     monkeypatch.setattr(st, "file_uploader", lambda *a, **k: [FakeUpload(f) for f in files])
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params.update({"tinh": "40"})
+    at = app(tinh="40", token=token)
     at.switch_page(str(ROOT / "pages" / "upload.py"))
     return at
 
