@@ -46,7 +46,9 @@ def card(row: dict, trend: list[float | None] | None = None, note: str | None = 
     if row.get("target") is not None:
         op = {">=": "≥", "<=": "≤", "==": "="}.get(row.get("target_op") or ">=", "≥")
         deadline = f" đến {fmt.day(row['target_deadline'])}" if row.get("target_deadline") else ""
-        target = f"Chỉ tiêu {op} {show(kpi, row['target'])}{deadline}"
+        shown_target = (fmt.percent(row["target"], 0) if KPIS[kpi].kind == "rate"
+                        and round(row["target"] * 100, 6).is_integer() else show(kpi, row["target"]))
+        target = f"Chỉ tiêu {op} {shown_target}{deadline}"
         if row["value"] is not None:
             gap = row["value"] - row["target"]
             gap_text = (fmt.percent(abs(gap)).replace("%", " điểm %") if KPIS[kpi].kind == "rate"
