@@ -84,7 +84,7 @@ def pick(targets: list[Target], kpi: str, unit_code: str, province_code: str, is
 def status(value: float | None, target: Target | None, period_start: date, period_end: date, is_rate: bool) -> str:
     """met / on_track / at_risk / missed / no_data / no_target.
 
-    Missed: not reached and the deadline had passed by the period's end (a target without
+    Missed: not reached by the end of a period that reaches the deadline (a target without
     a deadline is due at once). Before the deadline: on track within the tolerance, else at risk.
     """
     if value is None:
@@ -93,7 +93,7 @@ def status(value: float | None, target: Target | None, period_start: date, perio
         return "no_target"
     if target.met(value):
         return "met"
-    if target.deadline is None or period_end > target.deadline:
+    if target.deadline is None or period_end >= target.deadline:
         return "missed"
     gap = abs(target.value - value)
     tolerance = TOLERANCE_RATE if is_rate else TOLERANCE_COUNT * abs(target.value)

@@ -75,7 +75,8 @@ for start in range(0, len(shown), per_row):
 # --- Ranking of communes -------------------------------------------------------------------
 if sel.is_province and communes:
     st.subheader(f"Xếp hạng xã/phường: {KPIS[RANK_KPI].label.lower()}")
-    ranked = sorted([r for r in communes if r["value"] is not None], key=lambda r: r["value"])
+    # Plotly draws the first bar at the bottom: the weakest communes end up on top, next to the alert.
+    ranked = sorted([r for r in communes if r["value"] is not None], key=lambda r: r["value"], reverse=True)
     missing = len(communes) - len(ranked)
     if ranked:
         fig = go.Figure(go.Bar(
