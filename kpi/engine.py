@@ -256,3 +256,7 @@ def breakdown(
     unit = scope(con, unit_code)
     q = Query(period, unit, [m[0] for m in members(con, unit)], today or date.today(), dimension, filters)
     return dossier_components(con, q)
+
+
+# The providers of the other sources (template, catalogue, archive) register themselves.
+from kpi import sources as _sources  # noqa: E402,F401

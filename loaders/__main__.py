@@ -1,4 +1,5 @@
-"""python -m loaders FILE... [--db PATH] [--province CODE] [--kind KIND] [--period P] [--format text|json]
+"""python -m loaders FILE... [--db PATH] [--province CODE] [--kind KIND] [--period P] [--unit CODE]
+                       [--format text|json]
 
 Loads each file in its own transaction. Exit 0 when every file loaded (rows may still
 be rejected: they are listed), 1 when a file was rejected whole, 2 on bad arguments.
@@ -22,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--province", default=None, help="Mã tỉnh/thành phố để đối chiếu tên đơn vị")
     parser.add_argument("--kind", default=None, choices=sources.KINDS, help="Loại tệp (mặc định: tự nhận biết)")
     parser.add_argument("--period", default=None, help="Kỳ báo cáo cho biểu mẫu không ghi kỳ (vd. 2025-10)")
+    parser.add_argument("--unit", default=None,
+                        help="Đơn vị của tệp chỉ thuộc một đơn vị (danh sách nhiệm vụ, danh mục, biểu 07a), mã hoặc tên")
     parser.add_argument("--user", default=None, help="Người tải lên (ghi vào lịch sử)")
     parser.add_argument("--format", default="text", choices=("text", "json"))
     args = parser.parse_args(argv)
@@ -31,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.files:
         try:
             result = sources.load_file(con, path, kind=args.kind, province=args.province, period=args.period,
-                                       user=args.user)
+                                       user=args.user, unit=args.unit)
             summaries.append(result.summary())
         except LoadError as exc:
             failed = True

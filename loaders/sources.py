@@ -3,6 +3,7 @@ the upload page."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 from loaders import dossiers
@@ -36,15 +37,25 @@ def detect_kind(path: Path) -> str:
 
 
 def load_file(con, path, *, kind: str | None = None, province: str | None = None, period: str | None = None,
-              user: str | None = None, name: str | None = None, mapping: dict | None = None):
+              user: str | None = None, name: str | None = None, mapping: dict | None = None,
+              unit: str | None = None):
     path = Path(path)
     kind = kind or detect_kind(path)
     loader = LOADERS.get(kind)
     if loader is None:
         raise LoadError(f"Không hỗ trợ loại tệp «{kind}».")
     kwargs = {"province": province, "user": user, "name": name}
-    if mapping is not None:
-        kwargs["mapping"] = mapping
-    if period is not None and kind == "template":
-        kwargs["period"] = period
+    accepted = inspect.signature(loader).parameters
+    for key, value in (("mapping", mapping), ("period", period), ("unit", unit)):
+        if value is not None and key in accepted:
+            kwargs[key] = value
     return loader(con, path, **kwargs)
+
+
+# The other kinds; imported last because they may import this module's names.
+from loaders import archive, catalogue, tasks, template  # noqa: E402
+
+register("template", template.load_template_file, template.detect)
+register("catalogue", catalogue.load_catalogue_file, catalogue.detect)
+register("archive", archive.load_archive_file, archive.detect)
+register("tasks", tasks.load_tasks_file, tasks.detect)
