@@ -1,4 +1,243 @@
-"""Placeholder until built."""
+"""Bản đồ: the chosen province's communes coloured by a rate KPI (URL `to_mau`) against its
+target, and the 34 provinces. Tile-free (plotly geo, no basemap) so it works without
+internet. Clicking a commune (or the selectbox under the map) opens its drill-down;
+clicking a province switches to it."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from urllib.parse import quote
+
+import plotly.graph_objects as go
+import polars as pl
 import streamlit as st
 
-st.title("Đang xây dựng")
+from kpi import format as fmt
+from kpi.definitions import KPIS, STATUS_LABELS
+from ui import data, state, widgets
+
+RATE_KPIS = [k for k, d in KPIS.items() if d.kind == "rate"]
+DEFAULT_KPI = "full_online_rate"
+NO_DATA_COLOR = "#d0d7de"
+FEATURE_KEY = "properties.code"
+DRILL_PAGE = "pages/drilldown.py"
+# plotly.js fetches a world topojson from its CDN for every geo map, even with the base map
+# hidden; offline that fetch fails and nothing is drawn. An empty topology, inlined as a
+# data: URL (the file name plotly appends lands in the #fragment), stands in for it.
+_EMPTY_TOPOLOGY = {"type": "Topology", "arcs": [], "objects": {
+    name: {"type": "GeometryCollection", "geometries": []}
+    for name in ("land", "ocean", "lakes", "rivers", "coastlines", "countries", "subunits")}}
+PLOT_CONFIG = {"displayModeBar": False, "scrollZoom": False,
+               "topojsonURL": "data:application/json," + quote(json.dumps(_EMPTY_TOPOLOGY)) + "#"}
+
+widgets.page_style()
+sel = state.sidebar()
+version = data.version()
+today_iso = sel.today.isoformat()
+
+if st.session_state.pop("_map_open_drilldown", False):
+    st.switch_page(DRILL_PAGE, query_params={"tinh": sel.province, "don_vi": sel.unit, "ky": sel.period.label})
+
+
+def color_floor(values: list[float], target: float | None) -> float:
+    """Lower end of the colour scale: 0, or closer to the data when every value is high, so
+    that communes a few points apart do not all get the same colour (the colour bar shows it)."""
+    lowest = min(values)
+    ceiling = target - 0.2 if target is not None else 0.8
+    return max(0.0, min(math.floor(lowest * 10) / 10, ceiling))
+
+
+def colorscale(target: float | None, zmin: float = 0.0) -> list:
+    """Red -> yellow below the target, light -> dark green from the target up, on [zmin, 1]."""
+    def at(v: float) -> float:
+        return (v - zmin) / (1 - zmin)
+
+    if target is None or not zmin < target <= 1:
+        return [[0, "#cf222e"], [0.5, "#f2cc60"], [1, "#1a7f37"]]
+    if target >= 1:
+        return [[0, "#b42318"], [0.6, "#f0883e"], [1 - 1e-6, "#f7d774"], [1, "#1a7f37"]]
+    return [[0, "#b42318"], [at(zmin + (target - zmin) * 0.6), "#f0883e"], [at(target) - 1e-6, "#f7d774"],
+            [at(target), "#9bd99b"], [1, "#1a7f37"]]
+
+
+def target_of(rows: list[dict]) -> float | None:
+    targets = [r["target"] for r in rows if r["target"] is not None]
+    return Counter(targets).most_common(1)[0][0] if targets else None
+
+
+def hover_data(rows: list[dict], kpi: str) -> list[list[str]]:
+    return [[r["unit_name"], widgets.show(kpi, r["value"]),
+             f"{fmt.number(r['numerator'])}/{fmt.number(r['denominator'])}" if r["denominator"] else "—",
+             STATUS_LABELS[r["status"]], r["unit_code"]] for r in rows]
+
+
+def choropleth(geo: dict, rows: list[dict], kpi: str, target: float | None, height: int,
+               highlight: str | None = None) -> go.Figure:
+    """Units with a value on the colour scale; units without data in grey (never as 0%)."""
+    label = KPIS[kpi].label
+    fig = go.Figure()
+    shapes = {f["properties"]["code"]: f for f in geo["features"]}
+    known = set(shapes)
+
+    def only(codes: list[str]) -> dict:
+        """The features of these units alone, so each shape is sent to the browser once."""
+        return {"type": "FeatureCollection", "features": [shapes[c] for c in codes]}
+
+    rows = [r for r in rows if r["unit_code"] in known]
+    empty = [r for r in rows if r["value"] is None]
+    with_value = [r for r in rows if r["value"] is not None]
+    line = dict(color="white", width=0.7)
+    if empty:
+        fig.add_trace(go.Choropleth(
+            geojson=only([r["unit_code"] for r in empty]), featureidkey=FEATURE_KEY,
+            locations=[r["unit_code"] for r in empty],
+            z=[0] * len(empty), colorscale=[[0, NO_DATA_COLOR], [1, NO_DATA_COLOR]], showscale=False,
+            marker_line=line, customdata=hover_data(empty, kpi), name="Chưa có dữ liệu",
+            hovertemplate="<b>%{customdata[0]}</b><br>Chưa có dữ liệu trong kỳ<extra></extra>",
+        ))
+    if with_value:
+        zmin = color_floor([r["value"] for r in with_value], target)
+        ticks = sorted({t / 10 for t in range(round(zmin * 10), 11, 1 if zmin >= 0.5 else 2)} | {1.0})
+        if target is not None:
+            ticks = [t for t in ticks if abs(t - target) > 0.05] + [target]
+        fig.add_trace(go.Choropleth(
+            geojson=only([r["unit_code"] for r in with_value]), featureidkey=FEATURE_KEY,
+            locations=[r["unit_code"] for r in with_value],
+            z=[r["value"] for r in with_value], zmin=zmin, zmax=1, colorscale=colorscale(target, zmin),
+            marker_line=line, customdata=hover_data(with_value, kpi), name=label,
+            hovertemplate=(f"<b>%{{customdata[0]}}</b><br>{label}: %{{customdata[1]}}"
+                           "<br>Tử số/mẫu số: %{customdata[2]}<br>Đánh giá: %{customdata[3]}<extra></extra>"),
+            colorbar=dict(title=dict(text="Tỷ lệ", side="top"), tickvals=ticks,
+                          ticktext=[(f"Chỉ tiêu {fmt.percent(t, 0)}" if target is not None and t == target
+                                     else fmt.percent(t, 0)) for t in ticks],
+                          thickness=14, len=0.75),
+        ))
+    if highlight and highlight in known:
+        fig.add_trace(go.Choropleth(
+            geojson=only([highlight]), featureidkey=FEATURE_KEY, locations=[highlight], z=[0],
+            colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], showscale=False,
+            marker_line=dict(color="#1f2328", width=3), hoverinfo="skip", name="Đang chọn",
+        ))
+    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0), separators=",.", showlegend=False,
+                      font=dict(size=14), hoverlabel=dict(font_size=14), clickmode="event+select")
+    return fig
+
+
+def clicked_code(key: str) -> str | None:
+    """The unit code of the shape clicked in the chart with this key, if any."""
+    points = st.session_state.get(key, {}).get("selection", {}).get("points", [])
+    for point in points:
+        custom = point.get("customdata")
+        if isinstance(custom, list) and len(custom) >= 5:
+            return str(custom[4])
+        if point.get("location"):
+            return str(point["location"])
+    return None
+
+
+def open_commune(code: str | None) -> None:
+    if code and code != sel.province:
+        widgets.set_scope(sel.province, code)
+        st.session_state["_map_open_drilldown"] = True
+
+
+def on_commune_click() -> None:
+    open_commune(clicked_code("map_communes"))
+
+
+def on_commune_pick() -> None:
+    open_commune(st.session_state.get("map_pick"))
+
+
+def on_province_click() -> None:
+    code = clicked_code("map_provinces")
+    if code and code != sel.province:
+        widgets.set_scope(code)
+
+
+# --- The KPI and the figures ------------------------------------------------------------------
+requested = st.query_params.get("to_mau")
+head, pick = st.columns([3, 1])
+kpi = pick.selectbox("Chỉ tiêu tô màu", RATE_KPIS,
+                     index=RATE_KPIS.index(requested) if requested in RATE_KPIS else RATE_KPIS.index(DEFAULT_KPI),
+                     format_func=lambda k: KPIS[k].label, key="map_kpi")
+st.query_params["to_mau"] = kpi
+label = KPIS[kpi].label
+head.title(f"Bản đồ — {sel.province_name}")
+head.caption(f"{label} · {sel.period.vi()} · số liệu tính đến {fmt.day(sel.period.as_of(sel.today))}. "
+             "Bấm vào một xã/phường trên bản đồ để xem chi tiết.")
+
+rows = data.kpis(version, sel.period.label, sel.province, "commune", today_iso)
+commune_rows = [r for r in rows if r["kpi"] == kpi and r["unit_code"] != sel.province]
+own = next((r for r in rows if r["kpi"] == kpi and r["unit_code"] == sel.province), None)
+target = own["target"] if own else target_of(commune_rows)
+with_data = [r for r in commune_rows if r["value"] is not None]
+
+geo = data.boundaries(sel.province)
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader(f"Các xã/phường của {sel.province_name}")
+    if own is not None and own["value"] is not None:
+        st.markdown(f"**Toàn tỉnh:** {widgets.show(kpi, own['value'])} "
+                    f"({fmt.number(own['numerator'])}/{fmt.number(own['denominator'])}) · "
+                    f"{STATUS_LABELS[own['status']]} · {len(with_data)}/{len(commune_rows)} xã/phường có dữ liệu")
+    if geo is None:
+        widgets.empty_state(
+            f"Chưa có bản đồ ranh giới xã/phường của {sel.province_name}.",
+            "Bản đồ xã/phường hiện có cho Phú Thọ, Nghệ An, Quảng Ngãi và Đồng Nai. "
+            "Số liệu từng xã/phường vẫn có ở bảng bên dưới; bản đồ toàn quốc ở bên phải."
+            + ("" if with_data else f" Kỳ {sel.period.vi().lower()} chưa có dữ liệu «{label.lower()}» của tỉnh này."),
+        )
+    else:
+        if not with_data:
+            widgets.empty_state(f"Chưa có dữ liệu «{label.lower()}» của {sel.province_name} cho "
+                                f"{sel.period.vi().lower()}.",
+                                "Các xã/phường tô màu xám (chưa có dữ liệu, không phải 0%). Chọn kỳ khác ở thanh bên.")
+        fig = choropleth(geo, commune_rows, kpi, target, 640, None if sel.is_province else sel.unit)
+        st.plotly_chart(fig, width="stretch", key="map_communes", on_select=on_commune_click,
+                        selection_mode="points", config=PLOT_CONFIG)
+        missing_shape = len(commune_rows) - len({r["unit_code"] for r in commune_rows}
+                                                & {f["properties"]["code"] for f in geo["features"]})
+        st.caption("Màu xám: chưa có dữ liệu trong kỳ (không tính là 0%)."
+                   + (f" Màu đỏ → vàng: dưới chỉ tiêu {fmt.percent(target, 0)}; xanh: đạt chỉ tiêu."
+                      if target is not None else "")
+                   + (f" {missing_shape} xã/phường không có ranh giới trên bản đồ." if missing_shape > 0 else ""))
+    names = {r["unit_code"]: r["unit_name"] for r in commune_rows}
+    st.selectbox("Xem chi tiết xã/phường", sorted(names, key=names.get), index=None, key="map_pick",
+                 format_func=names.get, placeholder="Chọn xã/phường để mở trang phân tích chi tiết…",
+                 on_change=on_commune_pick)
+
+with right:
+    st.subheader("Toàn quốc (34 tỉnh/thành phố)")
+    national = data.province_kpis(version, sel.period.label, today_iso, kpi)
+    provinces_geo = data.boundaries(None)
+    st.plotly_chart(choropleth(provinces_geo, national, kpi, target_of(national), 640, sel.province),
+                    width="stretch", key="map_provinces", on_select=on_province_click, selection_mode="points",
+                    config=PLOT_CONFIG)
+    have = sum(r["value"] is not None for r in national)
+    st.caption(f"{have}/{len(national)} tỉnh/thành phố có dữ liệu. Bấm vào một tỉnh để chuyển sang tỉnh đó.")
+
+# --- The table under the map ------------------------------------------------------------------
+st.subheader(f"Bảng số liệu: {label.lower()}")
+ordered = sorted(commune_rows, key=lambda r: (r["value"] is None, r["value"] or 0, r["unit_name"]))
+table = pl.DataFrame([{
+    "Mã": r["unit_code"], "Xã/phường": r["unit_name"], "Tỷ lệ": r["value"],
+    "Tử số": r["numerator"] if r["denominator"] else None, "Mẫu số": r["denominator"],
+    "Đánh giá": STATUS_LABELS[r["status"]]} for r in ordered],
+    schema={"Mã": pl.String, "Xã/phường": pl.String, "Tỷ lệ": pl.Float64, "Tử số": pl.Int64, "Mẫu số": pl.Int64,
+            "Đánh giá": pl.String})
+shown = table.with_columns(
+    pl.Series("Tỷ lệ", [widgets.show(kpi, v) for v in table["Tỷ lệ"]]),
+    pl.Series("Tử số", [fmt.number(v) if v is not None else "" for v in table["Tử số"]]),
+    pl.Series("Mẫu số", [fmt.number(v) if v is not None else "" for v in table["Mẫu số"]]),
+)
+st.dataframe(shown, hide_index=True, width="stretch", height=min(36 * (shown.height + 1) + 2, 600),
+             column_config={"Tỷ lệ": st.column_config.TextColumn(label, help=KPIS[kpi].formula),
+                            "Tử số": st.column_config.TextColumn("Tử số"),
+                            "Mẫu số": st.column_config.TextColumn("Mẫu số")})
+widgets.excel_button(table, f"ban_do_{kpi}_{sel.province}_{sel.period.label}", "Tải bảng (Excel)",
+                     percent_columns={"Tỷ lệ"}, title=f"{label} — {sel.province_name} — {sel.period.vi()}",
+                     key="map_xlsx")

@@ -1,0 +1,92 @@
+"""The map colours each commune by the engine's figure, greys out (never zeroes) those
+without data, opens the drill-down for a chosen commune, and copes without boundaries."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from kpi.definitions import STATUS_LABELS
+from kpi.engine import compute
+from kpi.periods import parse
+from loaders import store
+
+from .conftest import TODAY, app
+
+A, B, PROVINCE = "16969", "17611", "40"
+
+
+def figures(at) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def traces(figure: dict) -> dict[str, dict]:
+    return {t["name"]: t for t in figure["data"]}
+
+
+def run(**params):
+    at = app("map", **params)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_communes_coloured_by_engine_values(golden_db):
+    at = run(tinh=PROVINCE, ky="2025-09")
+    assert at.title[0].value == "Bản đồ — Tỉnh Nghệ An"
+    con = store.connect(golden_db)
+    rows = {(r.unit_code, r.kpi): r for r in compute(con, parse("2025-09"), PROVINCE, by="commune",
+                                                      today=date.fromisoformat(TODAY))}
+    communes = {c for (c,) in con.execute("SELECT code FROM units WHERE province_code = '40' AND level = 'commune'")
+                .fetchall()}
+    con.close()
+    commune_map, national = figures(at)
+    shown = traces(commune_map)
+    valued = shown["Tỷ lệ hồ sơ xử lý hoàn toàn trực tuyến"]
+    assert dict(zip(valued["locations"], valued["z"], strict=True)) == {
+        A: rows[(A, "full_online_rate")].value, B: rows[(B, "full_online_rate")].value}
+    assert valued["featureidkey"] == "properties.code" and commune_map["layout"]["geo"]["visible"] is False
+    hover = {c[4]: c for c in valued["customdata"]}
+    assert hover[A][1:4] == ["66,7%", "2/3", STATUS_LABELS[rows[(A, "full_online_rate")].status]]
+    assert hover[B][1:3] == ["0,0%", "0/2"]  # a real 0% (0 of 2) is coloured as 0%
+    grey = shown["Chưa có dữ liệu"]
+    assert set(grey["locations"]) == communes - {A, B}  # no data is grey, never 0%
+    assert "Chưa có dữ liệu" in grey["hovertemplate"]
+    assert PROVINCE in traces(national)["Tỷ lệ hồ sơ xử lý hoàn toàn trực tuyến"]["locations"]
+    assert len(traces(national)["Chưa có dữ liệu"]["locations"]) == 33
+    table = at.dataframe[0].value.set_index("Mã")
+    assert (table.loc[A, "Tỷ lệ"], table.loc[A, "Tử số"], table.loc[A, "Mẫu số"]) == ("66,7%", "2", "3")
+    assert (table.loc[B, "Tỷ lệ"], table.loc[B, "Tử số"], table.loc[B, "Mẫu số"]) == ("0,0%", "0", "2")
+    assert (table.drop([A, B])["Tỷ lệ"] == "Chưa có dữ liệu").all()
+    assert list(table.index[:2]) == [B, A]  # worst first, no data last
+
+
+def test_kpi_from_url_and_target_scale(golden_db):
+    at = run(tinh=PROVINCE, ky="2025-10", to_mau="e_result_rate")
+    valued = traces(figures(at)[0])["Tỷ lệ cấp kết quả điện tử"]
+    assert dict(zip(valued["locations"], valued["z"], strict=True)) == {A: 1.0, B: 1.0}
+    assert "Chỉ tiêu 100%" in valued["colorbar"]["ticktext"]
+
+
+def test_choose_a_commune_opens_the_drilldown(golden_db):
+    at = run(tinh=PROVINCE, ky="2025-09")
+    pick = next(s for s in at.selectbox if s.label == "Xem chi tiết xã/phường")
+    pick.set_value(A).run()
+    assert not at.exception
+    assert at.title[0].value == "Phân tích chi tiết — Xã Nghĩa Thọ"
+    value = at.query_params["don_vi"]
+    assert (value[0] if isinstance(value, list) else value) == A
+
+
+def test_province_without_boundaries(golden_db):
+    at = run(tinh="01", ky="2025-09")
+    assert any("Chưa có bản đồ ranh giới xã/phường của Thành phố Hà Nội" in i.value for i in at.info)
+    assert len(figures(at)) == 1  # the national map is still there
+    assert at.dataframe[0].value["Tỷ lệ"].eq("Chưa có dữ liệu").all()
+
+
+def test_empty_period_is_grey(golden_db):
+    at = run(tinh=PROVINCE, ky="2025-07")
+    assert any("Chưa có dữ liệu" in i.value for i in at.info)
+    commune_map = traces(figures(at)[0])
+    assert list(commune_map) == ["Chưa có dữ liệu"]  # nothing on the colour scale, nothing as 0%
