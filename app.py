@@ -20,11 +20,16 @@ PAGES = [
     st.Page("pages/reports.py", title="Báo cáo", icon=":material/description:", url_path="bao-cao"),
     st.Page("pages/upload.py", title="Tải dữ liệu lên", icon=":material/upload_file:", url_path="tai-len"),
 ]
-user = auth.require_login()
-if user.role not in ("officer", "admin"):
-    PAGES = [p for p in PAGES if p.title != "Tải dữ liệu lên"]
+ADMIN_PAGE = st.Page("pages/admin.py", title="Quản trị", icon=":material/admin_panel_settings:", url_path="quan-tri")
+
+user = auth.current()
+if user is None:
+    # Register the pages (hidden) so a shared deep link survives the login, then ask for it.
+    st.navigation([*PAGES, ADMIN_PAGE], position="hidden")
+    auth.login_screen()
+    st.stop()
+pages = [p for p in PAGES if user.role in ("officer", "admin") or p.title != "Tải dữ liệu lên"]
 if user.role == "admin":
-    PAGES.append(st.Page("pages/admin.py", title="Quản trị", icon=":material/admin_panel_settings:",
-                         url_path="quan-tri"))
+    pages.append(ADMIN_PAGE)
 auth.sidebar_account(user)
-st.navigation(PAGES, position="sidebar").run()
+st.navigation(pages, position="sidebar").run()

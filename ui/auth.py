@@ -18,10 +18,8 @@ def current() -> accounts.User | None:
     return accounts.session_user(data.cursor(), st.session_state.get(TOKEN))
 
 
-def require_login() -> accounts.User:
-    user = current()
-    if user is not None:
-        return user
+def login_screen() -> None:
+    """The login form (or the first-admin form on a store without accounts)."""
     cur = data.cursor()
     accounts.ensure_schema(cur)
     first_run = cur.execute("SELECT count(*) FROM users").fetchall()[0][0] == 0
@@ -30,7 +28,6 @@ def require_login() -> accounts.User:
         _first_admin(cur)
     else:
         _login_form(cur)
-    st.stop()
 
 
 def _login_form(cur) -> None:
