@@ -29,7 +29,11 @@ class Selection:
 
 
 def _param(name: str, default: str | None = None) -> str | None:
+    """The URL's value, else the last choice in this session (switching pages through the
+    sidebar drops the query string), else the default."""
     value = st.query_params.get(name)
+    if value in (None, ""):
+        value = st.session_state.get(f"chosen_{name}")
     return value if value not in (None, "") else default
 
 
@@ -83,7 +87,9 @@ def sidebar() -> Selection:
         unit = st.selectbox("Xã/phường", commune_codes, index=commune_codes.index(unit),
                             format_func=lambda c: commune_names[c], key=f"sb_unit_{province}")
         period = _period_picker(today)
-    st.query_params.update({"tinh": province, "don_vi": unit, "ky": period.label})
+    chosen = {"tinh": province, "don_vi": unit, "ky": period.label}
+    st.query_params.update(chosen)
+    st.session_state.update({f"chosen_{k}": v for k, v in chosen.items()})
     return Selection(province, names[province], unit,
                      names[province] if unit == province else commune_names[unit], period, today)
 

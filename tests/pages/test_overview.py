@@ -9,7 +9,7 @@ from kpi.engine import compute
 from kpi.periods import parse
 from loaders import store
 
-from .conftest import TODAY, app
+from .conftest import ROOT, TODAY, app
 
 
 def cards(at) -> str:
@@ -48,3 +48,12 @@ def test_overview_empty_state(golden_db):
     assert not at.exception
     assert any("Chưa có dữ liệu" in i.value for i in at.info)
     assert not cards(at)
+
+
+def test_selection_survives_a_page_switch(golden_db):
+    at = app(ky="2025-09", tinh="40", don_vi="17611")
+    at.run()
+    at.query_params.clear()  # what a click on a sidebar link does to the URL
+    at.switch_page(str(ROOT / "pages" / "overview.py")).run()
+    assert not at.exception
+    assert "Xã Vân Tụ" in at.title[0].value and "Tháng 09/2025" in at.caption[0].value
