@@ -5,6 +5,10 @@
 
 from __future__ import annotations
 
+# Imported whole before any page runs: plotly's JSON encoder and Streamlit look pandas up in
+# sys.modules, so two sessions starting at once after a restart saw it half-initialised
+# ("partially initialized module 'pandas' has no attribute 'NaT'") while a third imported it.
+import pandas  # noqa: F401
 import streamlit as st
 
 from ui import auth

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
+
+import duckdb
 
 from loaders import sources, store
 from loaders.files import LoadError
@@ -29,7 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", default="text", choices=("text", "json"))
     args = parser.parse_args(argv)
 
-    con = store.connect(args.db)
+    try:
+        con = store.connect(args.db)
+    except duckdb.Error as exc:  # held by the running dashboard (DuckDB allows one writing process)
+        message = _cannot_open(store.db_path(args.db), exc)
+        print(f"LỖI  {message}", file=sys.stderr)
+        if args.format == "json":
+            print(json.dumps({"error": message}, ensure_ascii=False))
+        return 1
     summaries, failed = [], False
     for path in args.files:
         try:
@@ -47,6 +57,17 @@ def main(argv: list[str] | None = None) -> int:
         for s in summaries:
             print(_text(s))
     return 1 if failed else 0
+
+
+def _cannot_open(path: Path, exc: Exception) -> str:
+    text = str(exc)
+    if "lock" not in text.lower():
+        return f"Không mở được kho dữ liệu «{path}»: {text}"
+    pid = re.search(r"PID (\d+)", text)
+    return (f"Kho dữ liệu «{path}» đang được một tiến trình khác sử dụng"
+            f"{f' (PID {pid.group(1)})' if pid else ''}, thường là ứng dụng bảng điều khiển đang chạy; "
+            "DuckDB chỉ cho một tiến trình ghi. Hãy tải tệp lên qua trang «Tải dữ liệu lên» của ứng dụng, "
+            "hoặc dừng ứng dụng rồi chạy lại lệnh. Kho dữ liệu không thay đổi.")
 
 
 def _text(s: dict) -> str:

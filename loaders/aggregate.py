@@ -500,11 +500,12 @@ def write_batch(con, *, kind: str, name: str, digest: str | None, province: str 
     """One transaction: the batch row, its rejected rows, and its rows in `table`. Current
     rows of `table` with the same `keys` as a new row are marked superseded by this batch
     (kept, so that undoing it brings them back)."""
-    from loaders import batches
+    from loaders import batches, store
     from loaders.dossiers import LoadResult
 
     warnings = list(warnings or []) + earlier_upload_warning(con, digest)
     columns = list(staged.columns)
+    store.WRITE_LOCK.acquire()  # one writer at a time in this process (see store.WRITE_LOCK)
     con.execute("BEGIN TRANSACTION")
     try:
         batch_id = batches.open_batch(con, kind=kind, file_name=name, file_hash=digest, province=province,
@@ -530,6 +531,8 @@ def write_batch(con, *, kind: str, name: str, digest: str | None, province: str 
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        store.WRITE_LOCK.release()
     return LoadResult(
         file=name, kind=kind, batch_id=batch_id, rows_read=rows_read, loaded=staged.height, replaced=replaced,
         duplicates=duplicates,

@@ -8,10 +8,13 @@ The row number kept with each row is the one the officer sees in Excel (header =
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
+import os
 import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +23,22 @@ import polars as pl
 
 ROW = "__row"
 SNIFF_BYTES = 256 * 1024
+SCAN_CHUNK = 1 << 20
 HEADER_SEARCH_ROWS = 30
+
+# Start of files that are not text, whatever their extension says.
+_SIGNATURES = (
+    (b"\x89PNG", "ảnh PNG"),
+    (b"\xff\xd8\xff", "ảnh JPEG"),
+    (b"GIF8", "ảnh GIF"),
+    (b"%PDF", "tài liệu PDF"),
+    (b"\x7fELF", "tệp chương trình (ELF)"),
+    (b"MZ\x90\x00", "tệp chương trình Windows (.exe)"),
+    (b"\x1f\x8b", "tệp nén gzip"),
+    (b"Rar!", "tệp nén RAR"),
+    (b"7z\xbc\xaf", "tệp nén 7z"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "tệp Excel 97-2003 (.xls) hoặc Word (.doc) đời cũ"),
+)
 
 
 class LoadError(Exception):
@@ -35,6 +53,7 @@ class RawTable:
     header_row: int               # 1-based row of the header in the file
     title_lines: list[str] = field(default_factory=list)  # text above the header
     temp_files: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # Vietnamese, shown with the load result
 
 
 def file_hash(path: Path) -> str:
@@ -51,40 +70,129 @@ def is_xlsx(path: Path) -> bool:
 
 
 def _unique_headers(headers: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
+    """Column names made unique ("Mã xã", "Mã xã (2)"; empty -> "Cột 3"), never the
+    reserved ROW name."""
+    taken: set[str] = {ROW}
+    counts: dict[str, int] = {}
     out = []
     for i, header in enumerate(headers):
-        text = (header or "").strip() or f"Cột {i + 1}"
-        if text in seen:
-            seen[text] += 1
-            text = f"{text} ({seen[text]})"
-        else:
-            seen[text] = 1
+        base = (header or "").strip() or f"Cột {i + 1}"
+        counts[base] = counts.get(base, 0) + 1
+        text, n = base, counts[base]
+        while text in taken:
+            n += 1
+            text = f"{base} ({n})"
+        taken.add(text)
         out.append(text)
     return out
 
 
+def _duplicate_warnings(headers: list[str]) -> list[str]:
+    counts: dict[str, int] = {}
+    for header in headers:
+        if (header or "").strip():
+            counts[header.strip()] = counts.get(header.strip(), 0) + 1
+    return [
+        f"Dòng tiêu đề có {n} cột cùng tên «{_short(h)}»: cột đầu tiên được dùng, các cột sau được đặt tên "
+        f"«{_short(h)} (2)»…; nếu cần cột khác, hãy ánh xạ cột bằng tay."
+        for h, n in counts.items() if n > 1
+    ]
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 text saved without a byte order mark: every other byte is mostly zero."""
+    sample = head[:4096]
+    half = len(sample) // 2
+    if half < 8:
+        return None
+    even, odd = sample[0::2].count(0) / half, sample[1::2].count(0) / half
+    if odd > 0.3 and even < 0.05:
+        return "utf-16-le"
+    if even > 0.3 and odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _not_text(name: str, head: bytes) -> LoadError | None:
+    for magic, what in _SIGNATURES:
+        if head.startswith(magic):
+            hint = (" Hãy mở tệp bằng Excel và lưu lại dạng «Excel Workbook (.xlsx)» hoặc «CSV UTF-8»."
+                    if magic.startswith(b"\xd0\xcf") else "")
+            return LoadError(f"Tệp «{name}» là {what}, không phải tệp văn bản CSV hay Excel (.xlsx) (tệp bị đổi đuôi?).{hint}")
+    sample = head[:4096]
+    if sample.count(0) > max(8, len(sample) // 100):
+        return LoadError(f"Tệp «{name}» không phải tệp văn bản CSV (có thể là tệp nhị phân bị đổi đuôi).")
+    return None
+
+
+def _nul_error(name: str, line: int) -> LoadError:
+    return LoadError(
+        f"Tệp «{name}» bị hỏng: có byte NUL ở dòng {line} (dữ liệu nhị phân, không phải chữ); thường do tệp chưa được ghi hoặc "
+        "sao chép hết. Hãy xuất lại tệp từ hệ thống một cửa rồi tải lên lại."
+    )
+
+
+def _scan_for_nul(path: Path, name: str) -> None:
+    """Stream the whole file (bounded memory) and reject it at the first NUL byte: a text
+    export never has one, a truncated or pre-allocated file ends in them."""
+    line = 1
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(SCAN_CHUNK), b""):
+            at = chunk.find(b"\x00")
+            if at >= 0:
+                raise _nul_error(name, line + chunk.count(b"\n", 0, at))
+            line += chunk.count(b"\n")
+
+
+def _to_utf8(path: Path, name: str, encoding: str) -> Path:
+    """Transcode a UTF-16 export to a UTF-8 temp file chunk by chunk (bounded memory)."""
+    fd, tmp_name = tempfile.mkstemp(suffix=".csv")
+    tmp = Path(tmp_name)
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    line = 1
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out, open(path, "rb") as src:
+            for chunk in iter(lambda: src.read(SCAN_CHUNK), b""):
+                text = decoder.decode(chunk)
+                if "\x00" in text:
+                    raise _nul_error(name, line + text.count("\n", 0, text.index("\x00")))
+                line += text.count("\n")
+                out.write(text)
+            out.write(decoder.decode(b"", final=True))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
 def _decode_sample(path: Path, name: str) -> tuple[str, Path]:
     """Return the decoded start of a CSV and the path to read it from (UTF-8)."""
-    raw = path.read_bytes()[:SNIFF_BYTES] if path.stat().st_size <= SNIFF_BYTES else _head(path)
-    if not raw.strip():
+    raw = _head(path)
+    if not raw.removeprefix(b"\xef\xbb\xbf").strip():
         raise LoadError(f"Tệp «{name}» trống, không có dữ liệu.")
-    if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise LoadError(f"Tệp «{name}» không phải tệp văn bản CSV (có thể là tệp nhị phân bị đổi đuôi).")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    utf16 = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else _utf16_without_bom(raw)
+    if utf16:
         # UTF-16 (Excel's "Unicode text"): convert once to UTF-8 for the fast reader.
-        text = path.read_bytes().decode("utf-16")
-        tmp = Path(tempfile.mkstemp(suffix=".csv")[1])
-        tmp.write_text(text, encoding="utf-8")
-        return text[:SNIFF_BYTES], tmp
+        tmp = _to_utf8(path, name, utf16)
+        return _head(tmp).decode("utf-8", errors="ignore").lstrip("\ufeff"), tmp
+    error = _not_text(name, raw)
+    if error:
+        raise error
+    _scan_for_nul(path, name)
     try:
         sample = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         # A cut in the middle of a multi-byte character at the end of the sample is fine.
         if exc.start < len(raw) - 4:
+            line = raw.count(b"\n", 0, exc.start) + 1
             raise LoadError(
-                f"Tệp «{name}» không được mã hóa UTF-8 (byte lỗi ở vị trí {exc.start}). "
-                "Hãy mở tệp trong Excel và lưu lại dạng «CSV UTF-8 (Comma delimited)»."
+                f"Tệp «{name}» không được mã hóa UTF-8 (ký tự lỗi ở dòng {line}); "
+                "có thể tệp được lưu bằng bảng mã Windows-1258/1252 (kiểu «CSV (Comma delimited)» của Excel). "
+                "Hãy mở tệp trong Excel và lưu lại dạng «CSV UTF-8 (Comma delimited)» hoặc Excel (.xlsx)."
             ) from None
         sample = raw[: exc.start].decode("utf-8")
     return sample.lstrip("\ufeff"), path
@@ -135,8 +243,21 @@ def _pick_header(rows: list[list[str]], header_score, name: str, min_score: int)
 
 def _read_csv(path: Path, name: str, header_score, min_score: int) -> RawTable:
     sample, source = _decode_sample(path, name)
-    lines = sample.splitlines()[: HEADER_SEARCH_ROWS + 5]
+    try:
+        return _parse_csv(path, source, sample, name, header_score, min_score)
+    except BaseException:
+        if source != path:
+            source.unlink(missing_ok=True)
+        raise
+
+
+def _parse_csv(path: Path, source: Path, sample: str, name: str, header_score, min_score: int) -> RawTable:
+    # Lines as polars counts them: "\n" (or "\r" alone in old Mac files), not Python's
+    # splitlines, which also breaks at U+2028, \x85, \x0c... inside cells.
+    eol = "\r" if "\r" in sample and "\n" not in sample else "\n"
+    lines = sample.replace("\r\n", "\n").split(eol)[: HEADER_SEARCH_ROWS + 5]
     delim = _delimiter(lines[:HEADER_SEARCH_ROWS])
+    csv.field_size_limit(max(csv.field_size_limit(), 4 * SNIFF_BYTES))
     try:
         rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delim))
     except csv.Error as exc:
@@ -155,10 +276,12 @@ def _read_csv(path: Path, name: str, header_score, min_score: int) -> RawTable:
         truncate_ragged_lines=True,
         encoding="utf8-lossy",
         quote_char='"',
+        eol_char=eol,
     ).with_row_index(ROW, offset=skip + 2)
     titles = [" ".join(c for c in row if c).strip() for row in rows[:index]]
     temps = [source] if source != path else []
-    return RawTable(name, headers, frame, index + 1, [t for t in titles if t], temps)
+    return RawTable(name, headers, frame, index + 1, [t for t in titles if t], temps,
+                    _duplicate_warnings(rows[index]))
 
 
 def _read_xlsx(path: Path, name: str, header_score, min_score: int) -> RawTable:
@@ -168,8 +291,8 @@ def _read_xlsx(path: Path, name: str, header_score, min_score: int) -> RawTable:
         reader = fastexcel.read_excel(str(path))
         sheet = reader.load_sheet(0, header_row=None, dtypes="string")
         frame = sheet.to_polars()
-    except Exception as exc:  # noqa: BLE001 - any parse failure means "not a readable workbook"
-        raise LoadError(f"Tệp «{name}» không phải tệp Excel (.xlsx) đọc được: {exc}.") from None
+    except Exception:  # noqa: BLE001 - any parse failure means "not a readable workbook"
+        raise _not_a_workbook(path, name) from None
     rows = frame.head(HEADER_SEARCH_ROWS).rows()
     if not rows:
         raise LoadError(f"Tệp «{name}» trống, không có dữ liệu.")
@@ -178,4 +301,30 @@ def _read_xlsx(path: Path, name: str, header_score, min_score: int) -> RawTable:
     titles = [" ".join(c for c in row if c).strip() for row in rows[:index]]
     body = frame.slice(index + 1).rename(dict(zip(frame.columns, headers, strict=True)))
     body = body.with_row_index(ROW, offset=index + 2).lazy()
-    return RawTable(name, headers, body, index + 1, [t for t in titles if t])
+    return RawTable(name, headers, body, index + 1, [t for t in titles if t],
+                    warnings=_duplicate_warnings([c or "" for c in rows[index]]))
+
+
+def _not_a_workbook(path: Path, name: str) -> LoadError:
+    """Why a file that starts like a ZIP archive is not a readable workbook, in words."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return LoadError(f"Tệp «{name}» không phải tệp Excel (.xlsx) đọc được: tệp bị hỏng hoặc chưa tải hết. "
+                         "Hãy mở tệp bằng Excel, lưu lại rồi tải lên lại.")
+    if "xl/workbook.xml" not in members:
+        return LoadError(f"Tệp «{name}» là tệp nén ZIP (hoặc tài liệu Word/OpenDocument), không phải bảng tính "
+                         "Excel (.xlsx) hay CSV.")
+    return LoadError(f"Tệp «{name}» không phải tệp Excel (.xlsx) đọc được: trang tính đầu tiên bị hỏng hoặc tệp "
+                     "được bảo vệ bằng mật khẩu. Hãy mở bằng Excel, lưu lại dạng .xlsx hoặc CSV UTF-8.")
+
+
+def unreadable(name: str, exc: Exception) -> LoadError:
+    """A CSV whose structure the fast reader rejects (an unclosed quote, a file cut short)."""
+    detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+    return LoadError(
+        f"Tệp «{name}» không đọc được dạng bảng: cấu trúc dòng, cột bị lỗi, thường do một dấu ngoặc kép (\") "
+        f"không được đóng hoặc tệp bị cắt cụt giữa chừng. Hãy mở tệp bằng Excel để kiểm tra, lưu lại rồi tải lên "
+        f"lại. (Chi tiết kỹ thuật: {detail})"
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import duckdb
@@ -20,6 +21,12 @@ UNITS_JSON = REFERENCE / "vn_units" / "units_2025.json"
 DEFAULT_DB = ROOT / "data" / "kpi.duckdb"
 
 SCHEMA_VERSION = "1"
+
+# Held around every write transaction in this process. The app serves all sessions from one
+# connection (a cursor per call): two uploads, or an upload and an undo, writing at once
+# would otherwise conflict in DuckDB ("Conflict on tuple deletion", duplicate key on
+# procedures) and one of them fail. Reads never wait for it (MVCC snapshots).
+WRITE_LOCK = threading.RLock()
 
 DOSSIER_COLUMNS = """
     dossier_id VARCHAR NOT NULL,

@@ -176,15 +176,19 @@ def children(dim: str) -> tuple[pl.DataFrame, int]:
     return kept.with_columns(named.alias("name")), frame.height - kept.height
 
 
-def cell(kid: str) -> pl.Expr:
-    """'66,7% (2/3)' for a rate, '1.234' for a count: the value and where it comes from."""
-    value, num, den = pl.col(kid), pl.col(f"{kid}__num"), pl.col(f"{kid}__den")
+def cell(frame: pl.DataFrame, kid: str) -> pl.Series:
+    """'66,7% (2/3)' for a rate, '1.234' for a count: the value and where it comes from.
+    Formatted in Python over the table's few rows: a Python function inside a polars
+    expression (map_elements) deadlocked the server when several sessions drew this table at
+    once (polars' workers waiting for the GIL that another session's thread held while
+    waiting for those workers)."""
+    rows = frame.select(kid, f"{kid}__num", f"{kid}__den").rows()
     if KPIS[kid].kind != "rate":
-        return value.map_elements(lambda v: fmt.number(v), return_dtype=pl.String).fill_null("—")
-    text = pl.struct(value, num, den).map_elements(
-        lambda r: f"{fmt.percent(r[kid])} ({fmt.number(r[f'{kid}__num'])}/{fmt.number(r[f'{kid}__den'])})",
-        return_dtype=pl.String)
-    return pl.when(value.is_null()).then(pl.lit("Chưa có dữ liệu")).otherwise(text)
+        texts = ["—" if v is None else fmt.number(v) for v, _num, _den in rows]
+    else:
+        texts = ["Chưa có dữ liệu" if v is None else f"{fmt.percent(v)} ({fmt.number(num)}/{fmt.number(den)})"
+                 for v, num, den in rows]
+    return pl.Series(SHORT[kid], texts, dtype=pl.String)
 
 
 if dims:
@@ -208,7 +212,7 @@ if dims:
     label = BY_LABELS[dim]
     shown = frame.select(
         pl.col("key").fill_null("").alias("Mã"), pl.col("name").alias(label),
-        *[cell(k).alias(SHORT[k]) for k in MAIN_KPIS])
+        *[cell(frame, k) for k in MAIN_KPIS])
     if dim == "field":
         shown = shown.drop("Mã")
     keys = frame["key"].to_list()
