@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from loaders import store
+from loaders import accounts, store
 
 from .conftest import FIXTURES, ROOT, app
 
@@ -65,3 +65,36 @@ def test_file_rejected_whole_shows_error(golden_db, monkeypatch, tmp_path):
     assert not at.exception
     assert any("thieu_cot.csv" in e.value and "thiếu cột bắt buộc" in e.value for e in at.error)
     assert counts(golden_db) == 10
+
+
+def test_officer_page_is_limited_to_own_commune(golden_db, monkeypatch):
+    con = store.connect(golden_db)
+    accounts.create_user(con, "canbo", "canbo-1234", "officer", "16969", "Cán bộ Nghĩa Thọ")
+    token = accounts.authenticate(con, "canbo", "canbo-1234")
+    con.close()
+    # A crafted URL for another commune falls back to the officer's own commune ...
+    at = page(monkeypatch, [FIXTURES / "golden.csv"], token=token)
+    at.query_params["don_vi"] = "17611"
+    at.run()
+    assert not at.exception, at.exception
+    assert "Xã Nghĩa Thọ" in at.caption[0].value
+    # ... and a file with another commune's dossiers is refused whole, nothing written.
+    at.button(key=next(b.key for b in at.button if b.label == "Nạp vào kho dữ liệu")).click().run()
+    assert any("không được tải dữ liệu lên" in e.value and "17611" in e.value for e in at.error)
+    assert counts(golden_db) == 10
+
+
+def test_leader_has_no_upload_page(golden_db):
+    from .conftest import app as make_app
+
+    con = store.connect(golden_db)
+    accounts.create_user(con, "lanhdao", "lanhdao-123", "leader", "40")
+    token = accounts.authenticate(con, "lanhdao", "lanhdao-123")
+    con.close()
+    at = make_app(token=token, tinh="40")
+    at.run()
+    assert not at.exception
+    import pytest
+
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(str(ROOT / "pages" / "upload.py"))  # not registered for a leader
