@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from kpi.definitions import KPIS
-from loaders import accounts
+from loaders import accounts, store
 from loaders.store import query_pl
 from ui import auth, data, widgets
 
@@ -54,6 +54,7 @@ edited = st.data_editor(
                    "deadline": st.column_config.DateColumn("Thời hạn", format="DD/MM/YYYY"),
                    "from_date": st.column_config.DateColumn("Áp dụng từ", format="DD/MM/YYYY")})
 if st.button("Lưu chỉ tiêu", type="primary"):
+    store.WRITE_LOCK.acquire()
     cur.execute("BEGIN TRANSACTION")
     try:
         cur.execute("DELETE FROM targets")
@@ -68,6 +69,8 @@ if st.button("Lưu chỉ tiêu", type="primary"):
     except Exception as exc:  # noqa: BLE001
         cur.execute("ROLLBACK")
         st.error(f"Không lưu được: {exc}")
+    finally:
+        store.WRITE_LOCK.release()
 
 st.subheader("Nhật ký thao tác")
 log = query_pl(cur, "SELECT logged_at, username, action, detail FROM audit_log ORDER BY logged_at DESC LIMIT 500")

@@ -3,6 +3,7 @@ the 80% target, monthly trends, deadlines and projections)."""
 
 from __future__ import annotations
 
+import html
 from datetime import date
 
 import plotly.graph_objects as go
@@ -56,7 +57,7 @@ if sel.is_province and communes:
     target = own[RANK_KPI]["target"]
     if target is not None and with_data:
         behind = sorted([r for r in with_data if r["value"] < target - 1e-9], key=lambda r: r["value"])
-        worst = ", ".join(f"{r['unit_name']} ({fmt.percent(r['value'])})" for r in behind[:5])
+        worst = html.escape(", ".join(f"{r['unit_name']} ({fmt.percent(r['value'])})" for r in behind[:5]))
         st.markdown(
             f'<div class="big-alert">{len(behind)}/{len(with_data)} xã/phường chưa đạt chỉ tiêu '
             f'{fmt.percent(target, 0)} hồ sơ xử lý hoàn toàn trực tuyến. Thấp nhất: {worst or "—"}.</div>',
