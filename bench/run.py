@@ -1,0 +1,328 @@
+"""Load and query timings at province scale, against a DuckDB floor and a pandas baseline.
+
+    python -m bench.run --sizes 1m,5m,20m [--skip-pandas-above 5m]
+
+For each size, on the same generated export (bench/out/d_<size>.csv, made by
+bench.gen_exports when missing), every step runs in its own subprocess so that its peak
+memory is its own (ru_maxrss of that child, from os.wait4):
+  ours    loaders.dossiers.load_dossier_file into a fresh DuckDB file
+  floor   CREATE TABLE t AS SELECT * FROM read_csv(path, all_varchar=true) into a fresh file
+  pandas  read_csv(dtype=str) + pd.to_datetime(format=...) of the three date columns
+  kpi     kpi.engine.compute(con, 2026-Q1, "40", by="commune"): first (cold) run in a fresh
+          process, then the median of 5 warm runs; once from the monthly facts, once from rows
+  reload  the same file loaded again into the loaded store (every dossier replaced)
+The load average is recorded with each figure: other jobs share the machine.
+Results go to stdout as Markdown and to bench/out/results-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from bench.gen_exports import generate, parse_size
+
+OUT = Path(__file__).resolve().parent / "out"
+TODAY = date(2026, 11, 24)
+PERIOD = "2026-Q1"
+PROVINCE = "40"
+DATE_COLUMNS = ("Ngày tiếp nhận", "Ngày hẹn trả", "Ngày có kết quả")
+DATE_FORMAT = "%d/%m/%Y %H:%M:%S"
+WARM_RUNS = 5
+
+
+# ---- the measured steps (each runs in a child process: `--worker STEP`) -------------------
+
+def _fresh(db: Path) -> None:
+    for p in (db, db.with_name(db.name + ".wal")):
+        p.unlink(missing_ok=True)
+
+
+def step_ours(csv: Path, db: Path, memory_limit: str | None = None) -> dict:
+    from loaders import store
+    from loaders.dossiers import load_dossier_file
+
+    _fresh(db)
+    started = time.perf_counter()
+    con = store.connect(db)
+    if memory_limit:  # what a DuckDB memory_limit on the store's connection would do
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    connected = time.perf_counter()
+    result = load_dossier_file(con, csv, province=PROVINCE, today=TODAY)
+    con.execute("CHECKPOINT")
+    done = time.perf_counter()
+    con.close()
+    return {"seconds": done - connected, "connect_seconds": connected - started, "rows_read": result.rows_read,
+            "loaded": result.loaded, "duplicates": result.duplicates, "rejected": len(result.rejected)}
+
+
+def step_ours_limited(csv: Path, db: Path) -> dict:
+    result = step_ours(csv, db.with_name(db.stem + "_limited.duckdb"), os.environ["BENCH_MEMORY_LIMIT"])
+    _fresh(db.with_name(db.stem + "_limited.duckdb"))
+    return result
+
+
+def step_reload(csv: Path, db: Path) -> dict:
+    from loaders import store
+    from loaders.dossiers import load_dossier_file
+
+    con = store.connect(db)
+    started = time.perf_counter()
+    result = load_dossier_file(con, csv, province=PROVINCE, today=TODAY)
+    con.execute("CHECKPOINT")
+    done = time.perf_counter()
+    con.close()
+    return {"seconds": done - started, "loaded": result.loaded, "replaced": result.replaced}
+
+
+def step_floor(csv: Path, db: Path) -> dict:
+    import duckdb
+
+    db = db.with_name(db.stem + "_floor.duckdb")
+    _fresh(db)
+    started = time.perf_counter()
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, all_varchar = true)", [str(csv)])
+    con.execute("CHECKPOINT")
+    done = time.perf_counter()
+    rows = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
+    con.close()
+    _fresh(db)
+    return {"seconds": done - started, "rows": rows}
+
+
+def step_pandas(csv: Path, db: Path) -> dict:
+    import pandas as pd
+
+    started = time.perf_counter()
+    frame = pd.read_csv(csv, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+    for col in DATE_COLUMNS:
+        frame[col] = pd.to_datetime(frame[col], format=DATE_FORMAT, errors="coerce")
+    done = time.perf_counter()
+    return {"seconds": done - started, "rows": len(frame)}
+
+
+def _kpi(db: Path, use_facts: bool) -> dict:
+    from kpi.engine import compute
+    from kpi.periods import parse
+    from loaders import store
+
+    con = store.connect(db, read_only=True)
+    period = parse(PERIOD)
+    times = []
+    for _ in range(WARM_RUNS + 1):
+        started = time.perf_counter()
+        values = compute(con, period, PROVINCE, by="commune", today=TODAY, use_facts=use_facts)
+        times.append(time.perf_counter() - started)
+    received = next(v.value for v in values if v.kpi == "received" and v.unit_code == PROVINCE)
+    con.close()
+    return {"cold_seconds": times[0], "seconds": statistics.median(times[1:]), "values": len(values),
+            "received": received}
+
+
+def step_kpi_facts(csv: Path, db: Path) -> dict:
+    return _kpi(db, True)
+
+
+def step_kpi_rows(csv: Path, db: Path) -> dict:
+    return _kpi(db, False)
+
+
+def step_pages(csv: Path, db: Path) -> dict:
+    """Render time of the overview and drill-down pages (AppTest, logged in as an admin),
+    first run cold (empty st.cache_data) and then warm."""
+    os.environ["KPI_DB"] = str(db)
+    os.environ["KPI_TODAY"] = TODAY.isoformat()
+    from streamlit.testing.v1 import AppTest
+
+    from loaders import accounts, store
+
+    con = store.connect(db)
+    if not con.execute("SELECT count(*) FROM users WHERE username = 'bench'").fetchall()[0][0]:
+        accounts.create_user(con, "bench", "bench-password", "admin")
+    token = accounts.authenticate(con, "bench", "bench-password")
+    con.close()
+    root = Path(__file__).resolve().parent.parent
+    out = {}
+    for page in ("overview", "drilldown"):
+        times = []
+        for _ in range(2):
+            at = AppTest.from_file(str(root / "app.py"), default_timeout=600)
+            at.session_state["kpi_token"] = token
+            at.query_params.update(tinh=PROVINCE, ky=PERIOD)
+            at.switch_page(str(root / "pages" / f"{page}.py"))
+            started = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - started)
+            if at.exception:
+                raise RuntimeError(f"{page}: {at.exception[0].message}")
+        out[f"{page}_cold_seconds"], out[f"{page}_warm_seconds"] = times
+    out["seconds"] = out["overview_cold_seconds"]
+    return out
+
+
+STEPS = {
+    "ours": step_ours, "floor": step_floor, "pandas": step_pandas,
+    "kpi_facts": step_kpi_facts, "kpi_rows": step_kpi_rows, "reload": step_reload,
+    "ours_limited": step_ours_limited,  # only with --memory-limit
+    "pages": step_pages,
+}
+
+
+# ---- the driver ----------------------------------------------------------------------------
+
+def run_step(step: str, csv: Path, db: Path) -> dict:
+    """Run one step in a child process; its own peak RSS comes from os.wait4."""
+    result_file = OUT / f".{step}.json"
+    result_file.unlink(missing_ok=True)
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "bench.run", "--worker", step, "--csv", str(csv),
+                             "--db", str(db), "--result", str(result_file)])
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        return {"error": f"exit {proc.returncode}", "load_before": load}
+    result = json.loads(result_file.read_text())
+    result_file.unlink()
+    result.update(peak_rss_mb=usage.ru_maxrss / 1024, process_seconds=wall, load_before=load,
+                  load_after=os.getloadavg()[0])
+    return result
+
+
+def warm_page_cache(path: Path) -> None:
+    """Read the file once so that every contender reads it from memory, not disk."""
+    with open(path, "rb") as handle:
+        while handle.read(1 << 24):
+            pass
+
+
+def label(rows: int) -> str:
+    return f"{rows // 10**6}m" if rows % 10**6 == 0 else f"{rows // 1000}k"
+
+
+def bench_size(rows: int, skip_pandas_above: int | None, steps: list[str], save) -> dict:
+    csv = OUT / f"d_{label(rows)}.csv"
+    if not csv.exists():
+        started = time.perf_counter()
+        generate(rows, csv)
+        print(f"generated {csv} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    db = OUT / f"bench_{label(rows)}.duckdb"
+    warm_page_cache(csv)
+    out = {"rows": rows, "csv": str(csv), "csv_mb": csv.stat().st_size / 2**20, "db": str(db)}
+    for step in steps:
+        if step == "pandas" and skip_pandas_above and rows > skip_pandas_above:
+            continue
+        if step == "ours_limited" and not os.environ.get("BENCH_MEMORY_LIMIT"):
+            continue
+        print(f"[{label(rows)}] {step} ... (load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
+        out[step] = run_step(step, csv, db)
+        print(f"[{label(rows)}] {step}: {json.dumps(out[step], ensure_ascii=False)}", file=sys.stderr, flush=True)
+        out["db_mb"] = db.stat().st_size / 2**20 if db.exists() else None
+        save(out)  # figures so far survive an interrupted run (--report prints them)
+    return out
+
+
+def _s(r: dict | None, key: str = "seconds") -> float | None:
+    return r.get(key) if r and "error" not in r else None
+
+
+def _fmt(x: float | None, unit: str = "", digits: int = 2) -> str:
+    return "–" if x is None else f"{x:,.{digits}f}{unit}"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return "–" if a is None or b is None or b == 0 else f"{a / b:.2f}×"
+
+
+def report(results: list[dict]) -> str:
+    lines = ["## Load (seconds; peak RSS of the process that did the work; load average before the step)", "",
+             "| rows | CSV MB | ours s | floor s | pandas s | ours/floor | pandas/ours | ours MB | floor MB | pandas MB "
+             "| reload s | reload MB | DB MB | ours, DuckDB memory_limit: s / MB | load avg |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        ours, floor, pd_, reload = r.get("ours"), r.get("floor"), r.get("pandas"), r.get("reload")
+        limited = r.get("ours_limited")
+        loads = "/".join(f"{r[s]['load_before']:.1f}" for s in STEPS if s in r)
+        lines.append(
+            f"| {r['rows']:,} | {r['csv_mb']:,.0f} | {_fmt(_s(ours))} | {_fmt(_s(floor))} | {_fmt(_s(pd_))} "
+            f"| {_ratio(_s(ours), _s(floor))} | {_ratio(_s(pd_), _s(ours))} | {_fmt(_s(ours, 'peak_rss_mb'), '', 0)} "
+            f"| {_fmt(_s(floor, 'peak_rss_mb'), '', 0)} | {_fmt(_s(pd_, 'peak_rss_mb'), '', 0)} "
+            f"| {_fmt(_s(reload))} | {_fmt(_s(reload, 'peak_rss_mb'), '', 0)} | {_fmt(r.get('db_mb'), '', 0)} "
+            f"| {_fmt(_s(limited))} / {_fmt(_s(limited, 'peak_rss_mb'), '', 0)} | {loads} |")
+    lines += ["", f"## KPI query: every commune of province {PROVINCE}, {PERIOD} (ms; median of {WARM_RUNS} warm runs, "
+              "first run in a fresh process)", "",
+              "| rows | facts warm | facts cold | rows warm | rows cold | rows/facts (warm) | values | received |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        f, w = r.get("kpi_facts"), r.get("kpi_rows")
+        ms = [None if x is None else x * 1000 for x in (_s(f), _s(f, "cold_seconds"), _s(w), _s(w, "cold_seconds"))]
+        lines.append(f"| {r['rows']:,} | {_fmt(ms[0], '', 0)} | {_fmt(ms[1], '', 0)} | {_fmt(ms[2], '', 0)} "
+                     f"| {_fmt(ms[3], '', 0)} | {_ratio(ms[2], ms[0])} | {_s(f, 'values') or '–'} "
+                     f"| {_fmt(_s(f, 'received'), '', 0)} |")
+    if len(results) > 1:
+        lines += ["", "## Growth (time or memory at the bigger size ÷ at the smaller; rows grow by the first column)", "",
+                  "| rows × | ours | floor | pandas | ours MB | reload | KPI facts | KPI rows |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for a, b in zip(results, results[1:], strict=False):
+            cells = [_ratio(_s(b.get(k)), _s(a.get(k))) for k in ("ours", "floor", "pandas")]
+            cells.append(_ratio(_s(b.get("ours"), "peak_rss_mb"), _s(a.get("ours"), "peak_rss_mb")))
+            cells += [_ratio(_s(b.get(k)), _s(a.get(k))) for k in ("reload", "kpi_facts", "kpi_rows")]
+            lines.append(f"| {label(a['rows'])}→{label(b['rows'])} ({b['rows'] / a['rows']:.0f}×) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1m,5m", help="comma-separated row counts: 1m,5m,20m")
+    parser.add_argument("--skip-pandas-above", default=None, help="no pandas run above this size (e.g. 5m)")
+    parser.add_argument("--memory-limit", default=None,
+                        help="also load with DuckDB's memory_limit set to this (e.g. 1GB) on the store connection")
+    parser.add_argument("--steps", default=",".join(STEPS), help="subset of: " + ",".join(STEPS))
+    parser.add_argument("--report", type=Path, nargs="+", help="print the tables of saved results-*.json instead")
+    parser.add_argument("--worker", choices=sorted(STEPS) + ["pages"], help=argparse.SUPPRESS)
+    parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        fn = STEPS.get(args.worker, step_pages)
+        args.result.write_text(json.dumps(fn(args.csv, args.db), default=str))
+        return 0
+    if args.report:  # merge saved runs by size (later files win per step)
+        merged: dict[int, dict] = {}
+        for path in args.report:
+            for r in json.loads(path.read_text()):
+                merged.setdefault(r["rows"], {}).update(r)
+        print(report([merged[k] for k in sorted(merged)]))
+        return 0
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.memory_limit:
+        os.environ["BENCH_MEMORY_LIMIT"] = args.memory_limit  # read by the ours_limited worker
+    skip = parse_size(args.skip_pandas_above) if args.skip_pandas_above else None
+    steps = [s for s in args.steps.split(",") if s]
+    results: list[dict] = []
+    saved = OUT / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json"
+
+    def save(current: dict) -> None:
+        saved.write_text(json.dumps([*results, current], indent=1, default=str))
+
+    for size in args.sizes.split(","):
+        results.append(bench_size(parse_size(size), skip, steps, save))
+    save(results.pop())
+    results = json.loads(saved.read_text())
+    print(report(results))
+    print(f"\n(saved: {saved})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
