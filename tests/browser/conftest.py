@@ -112,3 +112,19 @@ def screenshot(driver, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
+
+
+def log_in(driver, url: str, username: str, password: str) -> None:
+    """Open the app and log in through the form (waits for the form to be rendered)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(url)
+    WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, 'input[type="password"]'))
+    wait_idle(driver)
+    driver.find_elements(By.CSS_SELECTOR, 'input[type="text"], input:not([type])')[0].send_keys(username)
+    driver.find_element(By.CSS_SELECTOR, 'input[type="password"]').send_keys(password)
+    WebDriverWait(driver, 30).until(
+        lambda d: [b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Đăng nhập"])
+    next(b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Đăng nhập").click()
+    wait_text(driver, "Đăng nhập: ", timeout=60)

@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from loaders import accounts, store
 from loaders.dossiers import load_dossier_file
 
-from .conftest import screenshot, wait_idle, wait_text
+from .conftest import log_in, screenshot, wait_idle, wait_text
 
 pytestmark = pytest.mark.browser
 FIXTURES = store.ROOT / "tests" / "fixtures"
@@ -33,16 +33,6 @@ def open_page(driver, title: str) -> None:
     wait_idle(driver)
 
 
-def log_in(driver, url: str) -> None:
-    driver.get(url)
-    wait_text(driver, "Đăng nhập")
-    fields = driver.find_elements(By.CSS_SELECTOR, "input")
-    fields[0].send_keys("canbo.nghiatho")
-    driver.find_element(By.CSS_SELECTOR, 'input[type="password"]').send_keys("mat-khau-canbo")
-    click_button(driver, "Đăng nhập")
-    wait_text(driver, "Đăng nhập: ")
-
-
 def click_button(driver, label: str, index: int = -1) -> None:
     buttons = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip().splitlines()[-1:] == [label]]
     assert buttons, f"no button {label!r}"
@@ -58,7 +48,7 @@ def upload(driver, path) -> None:
 
 
 def test_upload_fix_reupload_undo(server, browser, tmp_path):
-    log_in(browser, server["url"] + "/tai-len?tinh=40")
+    log_in(browser, server["url"] + "/tai-len?tinh=40", "canbo.nghiatho", "mat-khau-canbo")
     screenshot(browser, "upload_0_logged_in")
     open_page(browser, "Tải dữ liệu lên")
     wait_text(browser, "Tải dữ liệu lên")

@@ -12,7 +12,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from loaders import bootstrap
 
-from .conftest import screenshot, wait_idle, wait_text
+from .conftest import log_in, screenshot, wait_idle, wait_text
 
 pytestmark = pytest.mark.browser
 TODAY = "2026-11-24"
@@ -32,12 +32,7 @@ def prepare_db(path):
 
 
 def test_every_page_renders(server, browser):
-    browser.get(server["url"] + "/?tinh=40&ky=2026-10")
-    wait_text(browser, "Đăng nhập")
-    browser.find_elements(By.CSS_SELECTOR, "input")[0].send_keys("admin")
-    browser.find_element(By.CSS_SELECTOR, 'input[type="password"]').send_keys("quantri-demo")
-    next(b for b in browser.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Đăng nhập").click()
-    wait_text(browser, "Đăng nhập: ")
+    log_in(browser, server["url"] + "/?tinh=40&ky=2026-10", "admin", "quantri-demo")
     for index, (link, expected) in enumerate(PAGES, start=1):
         WebDriverWait(browser, 30).until(lambda d, link=link: [
             a for a in d.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a') if link in a.text])
