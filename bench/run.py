@@ -246,7 +246,7 @@ def _ratio(a: float | None, b: float | None) -> str:
 def report(results: list[dict]) -> str:
     lines = ["## Load (seconds; peak RSS of the process that did the work; load average before the step)", "",
              "| rows | CSV MB | ours s | floor s | pandas s | ours/floor | pandas/ours | ours MB | floor MB | pandas MB "
-             "| reload s | reload MB | DB MB | ours, DuckDB memory_limit: s / MB | load avg |",
+             "| reload s | reload MB | DB MB after reload | ours, DuckDB memory_limit: s / MB | load avg |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         ours, floor, pd_, reload = r.get("ours"), r.get("floor"), r.get("pandas"), r.get("reload")
