@@ -9,6 +9,7 @@ file counts once; a bad row is rejected with its reason and kept in rejected_row
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -372,6 +373,24 @@ def write_dossiers(con, frame: pl.DataFrame, *, name: str, kind: str, file_hash:
         staging.close(con)
 
 
+STAGING_PREFIX = "kpi-load-"
+
+
+def _sweep_orphans() -> None:
+    """Remove the staging directories of loads whose process is gone (killed before it could
+    clean up); the directory name carries the pid."""
+    for path in Path(tempfile.gettempdir()).glob(f"{STAGING_PREFIX}*-*"):
+        pid = path.name.removeprefix(STAGING_PREFIX).split("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            pass
+
+
 @dataclass
 class _Staging:
     """One load's rows before the transaction, as Parquet files in a private temp directory,
@@ -395,7 +414,8 @@ class _Staging:
 
 
 def _stage(con, frames: Iterable[pl.DataFrame]) -> _Staging:
-    staging = _Staging(Path(tempfile.mkdtemp(prefix="kpi-load-")))
+    _sweep_orphans()
+    staging = _Staging(Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-")))
     try:
         for index, frame in enumerate(frames):
             rows = staging.rows
@@ -428,6 +448,8 @@ def _stage(con, frames: Iterable[pl.DataFrame]) -> _Staging:
                           GROUP BY dossier_id HAVING count(*) > 1) r
                       ON s.dossier_id = r.dossier_id AND s._ord <> r.last_ord"""
             )
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE staged_dropped (_ord BIGINT)")
     except BaseException:
         staging.close(con)
         raise
