@@ -443,6 +443,21 @@ def resolver_for(con, province: str | None, name: str) -> UnitResolver:
         raise LoadError(f"Tệp «{name}»: {exc}") from None
 
 
+def assign_units(con, frame: pl.DataFrame, fixed: tuple[str, str] | None, cols, label, province: str | None,
+                 name: str) -> tuple[pl.DataFrame, str]:
+    """Give every row its unit: the one fixed for the whole file (from --unit or the title),
+    else the row's own code or name resolved as DOMAIN.md says. Returns the frame (with
+    unit_code, province_code, _unit_reason) and the header to name in rejections."""
+    if fixed:
+        frame = frame.with_columns(pl.lit(fixed[0]).alias("unit_code"), pl.lit(fixed[1]).alias("province_code"),
+                                   pl.lit(None, pl.String).alias("_unit_reason"))
+    else:
+        frame = resolve_names(con, frame, "_unit_code" if "unit_code" in cols else None,
+                              "_unit_name" if "unit_name" in cols else None, province, name)
+    unit_label = label("unit_code") if "unit_code" in cols else label("unit_name") if "unit_name" in cols else "Đơn vị"
+    return frame, unit_label
+
+
 def resolve_names(con, frame: pl.DataFrame, code_col: str | None, name_col: str | None,
                   province: str | None, name: str) -> pl.DataFrame:
     """Add `unit_code`, `province_code` and `_unit_reason` from a code and/or name column,

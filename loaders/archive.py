@@ -132,13 +132,7 @@ def _rows(con, layout: agg.Layout, cols, pairs, fixed, fixed_month, province, na
                   for v in frame["_month"].drop_nulls().unique().to_list()}
         frame = frame.with_columns(pl.col("_month").replace_strict(months, default=None, return_dtype=pl.Date)
                                    .alias("month"))
-    if fixed:
-        frame = frame.with_columns(pl.lit(fixed[0]).alias("unit_code"), pl.lit(fixed[1]).alias("province_code"),
-                                   pl.lit(None, pl.String).alias("_unit_reason"))
-    else:
-        frame = agg.resolve_names(con, frame, "_unit_code" if "unit_code" in cols else None,
-                                  "_unit_name" if "unit_name" in cols else None, province, name)
-    unit_label = label("unit_code") if "unit_code" in cols else label("unit_name") if "unit_name" in cols else "Đơn vị"
+    frame, unit_label = agg.assign_units(con, frame, fixed, cols, label, province, name)
     checks = [(unit_label, pl.when(pl.col("unit_code").is_null()).then(pl.col("_unit_reason")))]
     if not fixed_month:
         checks.append((label("month"), pl.when(pl.col("_month").is_null()).then(pl.lit("thiếu tháng báo cáo"))

@@ -173,13 +173,7 @@ def _rows(con, layout: agg.Layout, cols: dict[str, int], names: list[str], fixed
         (offered & pl.col("online").fill_null(True)).alias("online"),
         pl.coalesce(pl.col("procedure_code"), agg.fold_expr(pl.col("procedure_name"))).alias("_key"),
     )
-    if fixed:
-        frame = frame.with_columns(pl.lit(fixed[0]).alias("unit_code"), pl.lit(fixed[1]).alias("province_code"),
-                                   pl.lit(None, pl.String).alias("_unit_reason"))
-    else:
-        frame = agg.resolve_names(con, frame, "_unit_code" if "unit_code" in cols else None,
-                                  "_unit_name" if "unit_name" in cols else None, province, name)
-    unit_label = label("unit_code") if "unit_code" in cols else label("unit_name") if "unit_name" in cols else "Đơn vị"
+    frame, unit_label = agg.assign_units(con, frame, fixed, cols, label, province, name)
     checks = [
         (unit_label, pl.when(pl.col("unit_code").is_null()).then(pl.col("_unit_reason"))),
         (label("procedure_code") if "procedure_code" in cols else label("procedure_name"),
