@@ -485,19 +485,6 @@ def resolve_names(con, frame: pl.DataFrame, code_col: str | None, name_col: str 
 
 
 # ---------------------------------------------------------------- writing one upload
-def earlier_upload_warning(con, digest: str | None) -> list[str]:
-    if not digest:
-        return []
-    earlier = con.execute(
-        "SELECT batch_id, loaded_at FROM batches WHERE file_hash = ? AND status = 'active' "
-        "ORDER BY batch_id DESC LIMIT 1", [digest]).fetchall()
-    if not earlier:
-        return []
-    batch_id, loaded_at = earlier[0]
-    return [f"Tệp này đã được tải lên lúc {loaded_at:%H:%M %d/%m/%Y} (lần tải #{batch_id}); "
-            "số liệu được thay thế, không bị cộng trùng."]
-
-
 def rejected_of(frame: pl.DataFrame) -> pl.DataFrame:
     """The rows with a `_reason`, shaped for the rejected_rows table."""
     return frame.filter(pl.col("_reason").is_not_null()).select(
@@ -515,14 +502,12 @@ def write_batch(con, *, kind: str, name: str, digest: str | None, province: str 
     """One transaction: the batch row, its rejected rows, and its rows in `table`. Current
     rows of `table` with the same `keys` as a new row are marked superseded by this batch
     (kept, so that undoing it brings them back)."""
-    from loaders import batches, store
+    from loaders import batches
     from loaders.dossiers import LoadResult
 
-    warnings = list(warnings or []) + earlier_upload_warning(con, digest)
+    warnings = list(warnings or []) + batches.earlier_upload_warning(con, digest)
     columns = list(staged.columns)
-    store.WRITE_LOCK.acquire()  # one writer at a time in this process (see store.WRITE_LOCK)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with batches.write_transaction(con):
         batch_id = batches.open_batch(con, kind=kind, file_name=name, file_hash=digest, province=province,
                                       user=user, period=period)
         con.register("rejected_view", rejected.to_arrow())
@@ -542,12 +527,6 @@ def write_batch(con, *, kind: str, name: str, digest: str | None, province: str 
         con.unregister("staged_view")
         batches.close_batch(con, batch_id, rows_read=rows_read, loaded=staged.height, replaced=replaced,
                             duplicates=duplicates, rejected=rejected.height)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        store.WRITE_LOCK.release()
     return LoadResult(
         file=name, kind=kind, batch_id=batch_id, rows_read=rows_read, loaded=staged.height, replaced=replaced,
         duplicates=duplicates,

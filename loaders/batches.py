@@ -8,6 +8,8 @@ puts the earlier version back. Monthly facts are recomputed for exactly the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import duckdb
@@ -21,6 +23,34 @@ _UNDO_HOOKS: dict[str, callable] = {}
 def register_undo(kind: str, hook) -> None:
     """A source kind that keeps its own tables removes a batch's rows through this hook."""
     _UNDO_HOOKS[kind] = hook
+
+
+@contextmanager
+def write_transaction(con) -> Iterator[None]:
+    """One load's writes: this process's write lock (DuckDB has one writer) and one
+    transaction, committed when the block ends, rolled back whole when it raises."""
+    with store.WRITE_LOCK:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+def earlier_upload_warning(con, digest: str | None, batch_id: int | None = None) -> list[str]:
+    """The same file (by hash) is already loaded and active: say that it replaces, not adds."""
+    if not digest:
+        return []
+    earlier = con.execute(
+        "SELECT batch_id, loaded_at FROM batches WHERE file_hash = ? AND status = 'active' AND batch_id <> ? "
+        "ORDER BY batch_id DESC LIMIT 1", [digest, batch_id if batch_id is not None else -1]).fetchall()
+    if not earlier:
+        return []
+    earlier_id, loaded_at = earlier[0]
+    return [f"Tệp này đã được tải lên lúc {loaded_at:%H:%M %d/%m/%Y} (lần tải #{earlier_id}); "
+            "số liệu được thay thế, không bị cộng trùng."]
 
 
 def open_batch(con, *, kind: str, file_name: str | None, file_hash: str | None, province: str | None,
@@ -60,20 +90,23 @@ def _mark_touched_from(con, source: str) -> None:
 
 
 def replace_dossiers(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
-    """Move the current versions of the staged dossiers to history, insert the staged rows,
-    refresh facts. Runs inside the caller's transaction; returns how many were replaced."""
+    """The batch's rows are in `dossiers` already (inserted chunk by chunk in the caller's
+    transaction): move the earlier versions of the same dossiers to history and refresh
+    the facts they touch. Returns how many were replaced."""
+    b = int(batch_id)
     con.execute("CREATE OR REPLACE TEMP TABLE touched (unit_code VARCHAR, province_code VARCHAR, month DATE)")
-    _mark_touched_from(con, "staged")
-    # Straight into history (a temp copy of the old versions held them all in memory).
-    replaced = con.execute(
-        "INSERT INTO dossier_history SELECT d.*, ? FROM dossiers d SEMI JOIN staged s ON d.dossier_id = s.dossier_id",
-        [batch_id],
-    ).fetchall()[0][0]
+    _mark_touched_from(con, f"(SELECT * FROM dossiers WHERE batch_id = {b})")
+    replaced = 0
+    # First load into an empty store: nothing to replace (skips a join of every new id).
+    if con.execute("SELECT EXISTS (SELECT 1 FROM dossiers WHERE batch_id <> ?)", [b]).fetchall()[0][0]:
+        replaced = con.execute(
+            f"""INSERT INTO dossier_history SELECT d.*, {b} FROM dossiers d
+                WHERE d.batch_id <> {b} AND d.dossier_id IN (SELECT dossier_id FROM dossiers WHERE batch_id = {b})"""
+        ).fetchall()[0][0]
     if replaced:
-        _mark_touched_from(con, f"(SELECT * FROM dossier_history WHERE superseded_by = {int(batch_id)})")
-        con.execute("DELETE FROM dossiers WHERE dossier_id IN (SELECT dossier_id FROM staged)")
-    # Stored clustered by unit and date: a unit's rows sit in few row groups (zonemaps).
-    con.execute("INSERT INTO dossiers SELECT * FROM staged ORDER BY province_code, unit_code, received_at")
+        _mark_touched_from(con, f"(SELECT * FROM dossier_history WHERE superseded_by = {b})")
+        con.execute(f"""DELETE FROM dossiers WHERE batch_id <> {b}
+                        AND dossier_id IN (SELECT dossier_id FROM dossier_history WHERE superseded_by = {b})""")
     refresh_facts(con)
     return replaced
 

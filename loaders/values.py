@@ -129,43 +129,74 @@ def _one_format(expr: pl.Expr, fmt: str) -> pl.Expr:
     return expr.str.to_datetime(fmt, strict=False, time_unit="us")
 
 
-def parse_datetime_column(cells: pl.Series) -> pl.Series:
-    """`parse_datetime` over a whole column, without trying all 17 forms on every cell.
+def _best_format(texts: pl.Series) -> tuple[str | None, int]:
+    """The form that reads most cells of `texts` (a sample), and how many it reads."""
+    hits = texts.to_frame("t").select(
+        [_one_format(pl.col("t"), f).count().alias(str(i)) for i, f in enumerate(_NAIVE_FORMATS + _AWARE_FORMATS)]
+    ).row(0)
+    best = max(hits)
+    return ((_NAIVE_FORMATS + _AWARE_FORMATS)[hits.index(best)] if best else None), best
+
+
+def datetime_plan(cells: pl.Series) -> tuple[str, bool] | None:
+    """How to read a date column fast: (form, normalise first?) chosen from a sample, or
+    None when no single form reads it (the full coalesce then goes over every cell).
 
     An export writes one column in one form, and a cell that does not fit a form costs
     polars a slow fallback, so the full coalesce is ~30x slower than one strptime. The
-    form that reads most of a sample goes over the whole column first; only the cells it
-    leaves unread get the full coalesce. The forms are mutually exclusive (each is strict
-    and exact; the only overlaps, with and without fractional seconds, give the same
-    value, and years below 1000, where d-m-Y and Y-m-d can both fit, go the slow way), so
-    the result is the one `parse_datetime` gives.
+    raw text is tried first (normalising "T"/"Z" costs a regex over every cell); only
+    when that reads fewer cells than the normalised sample is the column normalised.
     """
-    name = cells.name
-    frame = pl.DataFrame({"t": cells}).select(_normalise_datetime_text(pl.col("t")))
-    filled = frame["t"].drop_nulls()
+    filled = cells.drop_nulls()
     if filled.len() == 0:
-        return pl.DataFrame({"t": cells}).select(parse_datetime(pl.col("t"))).to_series().alias(name)
-    sample = filled.gather_every(max(1, filled.len() // _SAMPLE)).to_frame("t")
-    hits = sample.select(
-        [_one_format(pl.col("t"), f).count().alias(str(i)) for i, f in enumerate(_NAIVE_FORMATS + _AWARE_FORMATS)]
-    ).row(0)
-    if max(hits) == 0:
-        return pl.DataFrame({"t": cells}).select(parse_datetime(pl.col("t"))).to_series().alias(name)
-    fmt = (_NAIVE_FORMATS + _AWARE_FORMATS)[hits.index(max(hits))]
-    out = frame.select(_one_format(pl.col("t"), fmt)).to_series()
-    # Two-digit years are where forms overlap ("25-07-28": d-m-Y and Y-m-d); leave those
-    # to the full coalesce, whose order decides.
+        return None
+    sample = filled.gather_every(max(1, filled.len() // _SAMPLE))
+    raw_fmt, raw_hits = _best_format(sample)
+    norm_fmt, norm_hits = _best_format(sample.to_frame("t").select(_normalise_datetime_text(pl.col("t"))).to_series())
+    if raw_fmt and raw_hits >= norm_hits:
+        return raw_fmt, False
+    return (norm_fmt, True) if norm_fmt else None
+
+
+def fast_datetime(col: str, plan: tuple[str, bool] | None) -> pl.Expr:
+    """First pass of `parse_datetime_column` as an expression (so that several columns
+    run in parallel in one select); `finish_datetime` completes the cells it leaves."""
+    if plan is None:
+        return parse_datetime(pl.col(col))
+    fmt, normalise = plan
+    text = _normalise_datetime_text(pl.col(col)) if normalise else pl.col(col)
+    return _one_format(text, fmt)
+
+
+def finish_datetime(cells: pl.Series, out: pl.Series) -> pl.Series:
+    """Cells the single form left unread go through the full coalesce. Two-digit years are
+    where forms overlap ("25-07-28": d-m-Y and Y-m-d); those go the full way too, whose
+    order decides. The forms are otherwise mutually exclusive (each is strict and exact;
+    with and without fractional seconds give the same value; a raw cell with "T" or "Z"
+    fits no form), so the result is the one `parse_datetime` gives."""
     missed = (cells.is_not_null() & (out.is_null() | (out.dt.year() < 1000))).arg_true()
     if missed.len():
         rest = pl.DataFrame({"t": cells.gather(missed)}).select(parse_datetime(pl.col("t"))).to_series()
         out = out.scatter(missed, rest)
-    return out.alias(name)
+    return out
+
+
+def parse_datetime_column(cells: pl.Series) -> pl.Series:
+    """`parse_datetime` over a whole column, without trying all 17 forms on every cell:
+    the form that reads most of a sample goes first, the full coalesce only gets the rest."""
+    out = cells.to_frame("t").select(fast_datetime("t", datetime_plan(cells))).to_series()
+    return finish_datetime(cells, out).alias(cells.name)
+
+
+def distinct_map(cells: pl.Series, parser) -> tuple[pl.Series, pl.Series]:
+    """(distinct values, parsed values) of a column: `parser` runs once per distinct text."""
+    keys = cells.unique()
+    return keys, keys.to_frame("k").select(parser(pl.col("k"))).to_series()
 
 
 def by_distinct(cells: pl.Series, parser) -> pl.Series:
     """`parser` (an expression builder such as parse_yes_no) applied once per distinct
     value and mapped back: flag and channel columns hold a handful of distinct texts, and
     folding diacritics on every cell costs seconds per million rows."""
-    keys = cells.unique()
-    values = keys.to_frame("k").select(parser(pl.col("k"))).to_series()
+    keys, values = distinct_map(cells, parser)
     return cells.replace_strict(keys, values, return_dtype=values.dtype).alias(cells.name)

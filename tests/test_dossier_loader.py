@@ -121,3 +121,45 @@ def test_failure_inside_the_transaction_rolls_back(con, fixtures, monkeypatch):
     with pytest.raises(RuntimeError):
         load_dossier_file(con, fixtures / "golden_update.csv", province="40", today=TODAY)
     assert db_state(con) == before
+
+
+def _repeats_export(tmp_path):
+    """D1 three times (the last row invalid: its earlier valid row must win), D2 twice with
+    different content (the last wins), D3 once; rows are 2..7 in the file."""
+    return write(tmp_path, "repeats.csv", HEADER + "\n".join([
+        "D1,16969,Trực tuyến,01/09/2025,,,Có",     # row 2
+        "D2,16969,Trực tiếp,02/09/2025,,,Không",   # row 3
+        "D1,16969,Trực tiếp,03/09/2025,,,Không",   # row 4: D1's last valid row
+        "D3,16969,Trực tuyến,04/09/2025,,,Có",     # row 5
+        "D2,16969,Trực tuyến,05/09/2025,,,Có",     # row 6: D2's last row
+        "D1,16969,Trực tuyến,31/02/2025,,,Có",     # row 7: invalid date, rejected
+    ]) + "\n")
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 100])
+def test_last_valid_row_of_a_repeated_dossier_wins_across_chunks(con, tmp_path, monkeypatch, chunk_rows):
+    import loaders.dossiers as dossiers
+
+    monkeypatch.setattr(dossiers, "CHUNK_ROWS", chunk_rows)
+    result = load_dossier_file(con, _repeats_export(tmp_path), province="40", today=TODAY)
+    assert (result.rows_read, result.loaded, result.duplicates, len(result.rejected)) == (6, 3, 2, 1)
+    rows = con.execute("SELECT dossier_id, source_row, channel FROM dossiers ORDER BY dossier_id").fetchall()
+    assert rows == [("D1", 4, "direct"), ("D2", 6, "online"), ("D3", 5, "online")]
+    facts = con.execute("SELECT sum(received), sum(received_online) FROM fact_received").fetchall()
+    assert facts == [(3, 2)]
+
+
+def test_repeats_resolve_a_hash_collision_by_the_ids_themselves():
+    """Rows whose id hashes collide are only candidates: different ids both stay."""
+    import polars as pl
+
+    from loaders.dossiers import Repeats
+
+    # Rows 1 (A), 2 (B), 3 (A) as if all three ids had one hash: 3 is the keeper, 1 and 2 wait.
+    repeats = Repeats(pl.Series([1, 2], dtype=pl.UInt32), pl.Series([3], dtype=pl.UInt32))
+    good = pl.DataFrame({"dossier_id": ["A", "B", "A", "C"], "source_row": [1, 2, 3, 4]},
+                        schema={"dossier_id": pl.String, "source_row": pl.Int32})
+    now = repeats.split(good)
+    assert now["source_row"].to_list() == [3, 4]
+    last, dropped = repeats.finish()
+    assert last["dossier_id"].to_list() == ["B"] and dropped == 1
