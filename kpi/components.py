@@ -26,7 +26,5 @@ FINISHED_COMPONENTS = {
 }
 
 # As of a date A: received by A, not finished by A, due before A.
-OVERDUE_OPEN_SQL = (
-    "count(*) FILTER (WHERE received_date <= $asof AND (finished_date IS NULL OR finished_date > $asof)"
-    " AND due_date < $asof)"
-)
+OVERDUE_OPEN_WHERE = "received_date <= $asof AND (finished_date IS NULL OR finished_date > $asof) AND due_date < $asof"
+OVERDUE_OPEN_SQL = f"count(*) FILTER (WHERE {OVERDUE_OPEN_WHERE})"

@@ -15,7 +15,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from kpi.components import FINISHED_COMPONENTS, OVERDUE_OPEN_SQL, RECEIVED_COMPONENTS
+from kpi.components import FINISHED_COMPONENTS, OVERDUE_OPEN_SQL, OVERDUE_OPEN_WHERE, RECEIVED_COMPONENTS
 from kpi.definitions import KPIS, KpiDef
 from kpi.periods import Period
 from kpi.targets import load_targets, pick, status
@@ -105,12 +105,32 @@ def dossier_components(con, q: Query) -> pl.DataFrame:
             select = ", ".join(f"{expr} AS {name}" for name, expr in comps.items())
             sql = f"SELECT {dim}, {select} FROM dossiers WHERE {where} GROUP BY {dim}"
         frames.append(query_pl(con, sql, params))
+    return _outer(frames + [overdue_open(con, q)], dim)
+
+
+def overdue_open(con, q: Query) -> pl.DataFrame:
+    """Open dossiers past their due date as of the period's end, per dimension value; 0 (not
+    "no data") wherever the units have any dossier at all.
+
+    The conditions sit in WHERE, so DuckDB filters while it scans and aggregates only the
+    few overdue rows (a FILTER clause made it aggregate every dossier of the province: 4x
+    slower at 20M rows); which values have dossiers at all comes from the monthly facts,
+    which hold the same dossiers. A channel filter is not in the facts: that case reads
+    the rows for both."""
+    dim = q.dimension
     where, params = _where(q, None)
     params["asof"] = q.period.as_of(q.today)
-    overdue = query_pl(
-        con, f"SELECT {dim}, {OVERDUE_OPEN_SQL} AS overdue_open FROM dossiers WHERE {where} GROUP BY {dim}", params
+    if (q.filters or {}).get("channel"):
+        return query_pl(
+            con, f"SELECT {dim}, {OVERDUE_OPEN_SQL} AS overdue_open FROM dossiers WHERE {where} GROUP BY {dim}", params)
+    return query_pl(
+        con,
+        f"""SELECT p.{dim}, coalesce(o.n, 0)::BIGINT AS overdue_open
+            FROM (SELECT DISTINCT {dim} FROM fact_received WHERE {where}) p
+            LEFT JOIN (SELECT {dim}, count(*) AS n FROM dossiers WHERE {where} AND {OVERDUE_OPEN_WHERE}
+                       GROUP BY {dim}) o ON p.{dim} IS NOT DISTINCT FROM o.{dim}""",
+        params,
     )
-    return _outer(frames + [overdue], dim)
 
 
 def _outer(frames: list[pl.DataFrame], dim: str) -> pl.DataFrame:
