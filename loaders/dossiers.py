@@ -524,7 +524,7 @@ class _ChunkWriter:
 
     def _write(self, good: pl.DataFrame, bad: pl.DataFrame | None, path: Path) -> None:
         if good.height:
-            good.write_parquet(path, compression="lz4", statistics=False)
+            good.write_parquet(path, compression="uncompressed", statistics=False)
             self.con.execute("INSERT INTO dossiers SELECT * FROM read_parquet(?)", [str(path)])
             path.unlink()
         if bad is not None:
