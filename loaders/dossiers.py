@@ -24,6 +24,7 @@ import polars as pl
 from kpi.format import number
 from loaders import batches
 from loaders.files import ROW, LoadError, RawTable, file_hash, read_table, unreadable
+from loaders.store import query_pl
 from loaders.text import fold
 from loaders.units import UnitResolver
 from loaders.values import clean, clean_key, datetime_plan, fast_datetime, finish_datetime, parse_channel, parse_yes_no
@@ -275,7 +276,7 @@ STORE_COLUMNS = (
     "received_at", "received_date", "due_at", "due_date", "finished_at", "finished_date", "status",
     "fully_online", "digitised", "e_result", "data_reused", "paid_online", "batch_id", "source_row",
 )
-CHUNK_ROWS = 125_000  # rows validated at a time: bounds memory (5M rows: 1.9 GB peak; 2.2 GB with 250k chunks)
+CHUNK_ROWS = 250_000  # rows validated at a time: bounds memory whatever the file's size
 
 
 Progress = Callable[[float, str], None]
@@ -363,14 +364,10 @@ def load_dossier_file(
         with ThreadPoolExecutor(1) as pool:
             digest = pool.submit(file_hash, path)
             units = LoadMemo(con, province)
-            try:
-                repeats = Repeats.scan(table.frame, fields["dossier_id"])
-            except pl.exceptions.PolarsError as exc:
-                raise unreadable(name, exc) from None
-            progress(0.1, "Đang kiểm tra và ghi dữ liệu…")
+            progress(0.1, "Đang kiểm tra dữ liệu…")
             chunks = _prepared_chunks(con, table, fields, province, today, name, progress, units)
             result = _write(con, chunks, name=name, kind="dossiers", file_hash=digest.result, province=province,
-                            user=user, repeats=repeats, mapping=fields, empty=lambda: _no_rows(name, table), progress=progress)
+                            user=user, mapping=fields, empty=lambda: _no_rows(name, table), progress=progress)
     finally:
         _remove_temps(table)
     result.warnings[:0] = table.warnings
@@ -386,7 +383,7 @@ def _prepared_chunks(con, table: RawTable, fields: dict[str, str], province: str
         for index, batch in enumerate(table.frame.collect_batches(chunk_size=CHUNK_ROWS, maintain_order=True)):
             yield prepare(con, replace(table, frame=batch.lazy()), fields, province, today, units)
             done += batch.height
-            progress(0.1 + 0.7 * (1 - 0.8 ** (index + 1)), f"Đã kiểm tra và ghi {number(done)} dòng…")
+            progress(0.1 + 0.7 * (1 - 0.8 ** (index + 1)), f"Đã kiểm tra {number(done)} dòng…")
     except pl.exceptions.PolarsError as exc:
         raise unreadable(name, exc) from None
 
@@ -399,77 +396,48 @@ def write_dossiers(con, frame: pl.DataFrame, *, name: str, kind: str, file_hash:
                   mapping=mapping, period=period)
 
 
-def _good_rows(frame: pl.DataFrame, batch_id: int) -> pl.DataFrame:
-    """The valid rows of a prepared chunk, typed and ordered as the dossiers table."""
+def _good_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """The valid rows of a prepared chunk, typed as the dossiers table (less batch_id)."""
     return frame.filter(pl.col("_reason").is_null()).select(
         *(pl.col(c) for c in STORE_COLUMNS[:8]),
         pl.col("received_at").dt.date().alias("received_date"),
         pl.col("due_at"), pl.col("due_at").dt.date().alias("due_date"),
         pl.col("finished_at"), pl.col("finished_at").dt.date().alias("finished_date"),
         *(pl.col(c) for c in STORE_COLUMNS[13:19]),
-        pl.lit(batch_id, dtype=pl.Int32).alias("batch_id"),
         pl.col(ROW).cast(pl.Int32).alias("source_row"),
     )
 
 
-def _bad_rows(frame: pl.DataFrame, batch_id: int) -> pl.DataFrame:
+def _bad_rows(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("_reason").is_not_null()).select(
-        pl.lit(batch_id, dtype=pl.Int32).alias("batch_id"), pl.col(ROW).cast(pl.Int32).alias("row_no"),
-        pl.col("_column").alias("column_name"), pl.col("_reason").alias("reason"), pl.col("_raw").alias("raw"),
+        pl.col(ROW).cast(pl.Int32).alias("row_no"), pl.col("_column").alias("column_name"),
+        pl.col("_reason").alias("reason"), pl.col("_raw").alias("raw"),
     )
 
 
 class Repeats:
     """A dossier written more than once in one upload counts once, and the last valid row
-    in the file wins. Found before writing, so that no row of the load is ever deleted
-    inside its transaction (DuckDB then rewrites every row appended so far at COMMIT,
-    which cost more than the whole insert).
+    in the file wins. The id hash of every valid row is noted as the chunks go by (8 bytes
+    a row); at the end only the rows whose hash is shared are candidates, and their real
+    ids decide: exact, with the hashes only narrowing the search."""
 
-    `scan` reads only the id column: rows whose id hash is shared are the candidates, the
-    last of each such hash its keeper. While the load goes, `split` holds back the valid
-    candidates that are not keepers and notes the ids of valid keepers; `finish` drops the
-    held rows whose id a valid keeper has (it comes later in the file) and, of the rest
-    (keeper invalid, or a hash collision between different ids), keeps the last row of
-    each id: exactly "last valid row per id", with hashes only narrowing the search."""
+    def __init__(self):
+        self.hashes: list[pl.DataFrame] = []
 
-    def __init__(self, held_rows: pl.Series, keeper_rows: pl.Series):
-        self.held_rows = held_rows.implode()
-        self.keeper_rows = keeper_rows.implode()
-        self.keeper_ids: set[str] = set()
-        self.held: list[pl.DataFrame] = []
+    def note(self, good: pl.DataFrame) -> None:
+        self.hashes.append(good.select(pl.col("dossier_id").hash().alias("h"), pl.col("source_row")))
 
-    @classmethod
-    def scan(cls, frame: pl.LazyFrame, id_header: str) -> Repeats:
-        hashed = (frame.select(clean_key(id_header).alias("id"), pl.col(ROW))
-                  .filter(pl.col("id").is_not_null())
-                  .select(pl.col("id").hash().alias("h"), pl.col(ROW))
-                  .filter(pl.col("h").is_duplicated()).collect())
-        keepers = hashed.group_by("h").agg(pl.col(ROW).max())[ROW]
-        return cls(hashed.filter(~pl.col(ROW).is_in(keepers.implode()))[ROW], keepers)
+    def candidates(self) -> pl.Series:
+        """Rows whose id hash another row shares."""
+        if not self.hashes:
+            return pl.Series("source_row", [], dtype=pl.Int32)
+        hashed = pl.concat(self.hashes)
+        return hashed.filter(pl.col("h").is_duplicated())["source_row"]
 
-    @classmethod
-    def within(cls, good: pl.DataFrame) -> Repeats:
-        """For rows already in memory (one prepared frame)."""
-        return cls.scan(good.lazy().select(pl.col("dossier_id"), pl.col("source_row").alias(ROW)), "dossier_id")
-
-    def split(self, good: pl.DataFrame) -> pl.DataFrame:
-        """The rows of `good` to write now; the candidates wait for `finish`."""
-        held = pl.col("source_row").is_in(self.held_rows)
-        self.keeper_ids.update(good.filter(pl.col("source_row").is_in(self.keeper_rows))["dossier_id"].to_list())
-        waiting = good.filter(held)
-        if waiting.height:
-            self.held.append(waiting)
-            return good.filter(~held)
-        return good
-
-    def finish(self) -> tuple[pl.DataFrame | None, int]:
-        """(rows still to write, rows dropped as repeats)."""
-        if not self.held:
-            return None, 0
-        held = pl.concat(self.held).filter(~pl.col("dossier_id").is_in(pl.Series(list(self.keeper_ids),
-                                                                                    dtype=pl.String).implode()))
-        last = held.filter(pl.col("source_row") == pl.col("source_row").max().over("dossier_id"))
-        return last, sum(f.height for f in self.held) - last.height
+    @staticmethod
+    def dropped(ids: pl.DataFrame) -> pl.DataFrame:
+        """Of candidate rows (dossier_id, source_row), those a later row of the same id replaces."""
+        return ids.filter(pl.col("source_row") != pl.col("source_row").max().over("dossier_id")).select("source_row")
 
 
 def _insert(con, table: str, frame: pl.DataFrame) -> None:
@@ -499,36 +467,37 @@ def _sweep_orphans() -> None:
             pass
 
 
-class _ChunkWriter:
-    """Writes prepared chunks into the open transaction, on its own thread, so that DuckDB
-    writes chunk N while polars prepares chunk N+1 (both let go of the GIL; `con` is only
-    ever used by one thread at a time).
+class _Staging:
+    """A load's prepared chunks as Parquet files in a private temp folder (`good_*`: valid
+    rows typed as the dossiers table; `bad_*`: rejected rows), written on a thread of their
+    own while polars prepares the next chunk; DuckDB then takes them all in one INSERT.
 
-    Valid rows go through a Parquet file per chunk: DuckDB writes an INSERT from Parquet to
-    the store file as it goes (optimistic writes), while rows inserted from Arrow stay in
-    memory until COMMIT (~150 bytes a row: 750 MB for 5M rows). The file is removed right
-    after its INSERT; a killed load's folder is swept by the next load."""
+    Why files and one INSERT at the end: rows inserted from Arrow stay in memory until
+    COMMIT (~150 bytes a row: 750 MB for 5M rows); many INSERTs of one chunk each leave
+    DuckDB a CHECKPOINT that costs as much again as the inserts (3 s for 5M rows); one
+    INSERT from Parquet with insertion order not preserved writes compressed row groups in
+    parallel and leaves nothing to checkpoint. A killed load's folder is swept by the next
+    load (the pid is in its name)."""
 
-    def __init__(self, con):
+    def __init__(self):
         _sweep_orphans()
-        self.con = con
         self.dir = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-"))
         self.pool = ThreadPoolExecutor(1)
         self.pending = None
         self.count = 0
 
-    def submit(self, good: pl.DataFrame, bad: pl.DataFrame | None = None) -> None:
+    def files(self, kind: str) -> str:
+        pattern = str(self.dir / f"{kind}_*.parquet").replace("'", "''")
+        return f"read_parquet('{pattern}')"
+
+    def submit(self, good: pl.DataFrame, bad: pl.DataFrame) -> None:
         self.wait()
         self.count += 1
-        self.pending = self.pool.submit(self._write, good, bad, self.dir / f"{self.count:06d}.parquet")
+        self.pending = self.pool.submit(self._write, good, bad, self.count)
 
-    def _write(self, good: pl.DataFrame, bad: pl.DataFrame | None, path: Path) -> None:
-        if good.height:
-            good.write_parquet(path, compression="uncompressed", statistics=False)
-            self.con.execute("INSERT INTO dossiers SELECT * FROM read_parquet(?)", [str(path)])
-            path.unlink()
-        if bad is not None:
-            _insert(self.con, "rejected_rows", bad)
+    def _write(self, good: pl.DataFrame, bad: pl.DataFrame, index: int) -> None:
+        for kind, frame in (("good", good), ("bad", bad)):
+            frame.write_parquet(self.dir / f"{kind}_{index:06d}.parquet", compression="lz4", statistics=False)
 
     def wait(self) -> None:
         if self.pending:
@@ -544,39 +513,60 @@ class _ChunkWriter:
 
 
 def _write(con, frames: Iterable[pl.DataFrame], *, name: str, kind: str, file_hash: Callable[[], str | None],
-           province: str | None, user: str | None, repeats: Repeats | None = None,
-           mapping: dict[str, str] | None = None, period: str | None = None,
-           empty: Callable[[], Exception] | None = None, progress: Progress = _no_progress) -> LoadResult:
-    """One transaction: the batch row, then each prepared chunk's rows straight into
-    `dossiers` and `rejected_rows` as it comes (readers see none of it before COMMIT; a
-    failure or a kill leaves the store as it was), then repeats dropped, earlier versions
-    moved to history, facts refreshed. `file_hash` is asked for at the end (it is computed
-    while the rows are read)."""
-    with batches.write_transaction(con):
-        batch_id = batches.open_batch(con, kind=kind, file_name=name, file_hash=None,
-                                      province=province, user=user, period=period)
+           province: str | None, user: str | None, mapping: dict[str, str] | None = None,
+           period: str | None = None, empty: Callable[[], Exception] | None = None,
+           progress: Progress = _no_progress) -> LoadResult:
+    """Stage the prepared chunks, then one transaction: the batch row, rejected rows, the
+    valid rows less the repeats, earlier versions moved to history, facts refreshed.
+    `file_hash` is asked for at the end (it is computed while the rows are read)."""
+    staging = _Staging()
+    try:
+        repeats = Repeats()
         rows_read = valid = 0
-        writer = _ChunkWriter(con)
-        try:
-            for frame in frames:
-                good = _good_rows(frame, batch_id)
-                if repeats is None:  # one frame in memory
-                    repeats = Repeats.within(good)
-                writer.submit(repeats.split(good), _bad_rows(frame, batch_id))
-                rows_read += frame.height
-                valid += good.height
-            if rows_read == 0:
-                raise empty() if empty else LoadError(f"«{name}» không có dòng dữ liệu nào.")
-            last, duplicates = repeats.finish()
-            if last is not None:
-                writer.submit(last)
-        finally:
-            writer.close()
-        progress(0.85, "Đang cập nhật số liệu tổng hợp…")
+        for frame in frames:
+            good = _good_rows(frame)
+            repeats.note(good)
+            staging.submit(good, _bad_rows(frame))
+            rows_read += frame.height
+            valid += good.height
+        staging.wait()
+        if rows_read == 0:
+            raise empty() if empty else LoadError(f"«{name}» không có dòng dữ liệu nào.")
+        progress(0.8, "Đang ghi vào kho dữ liệu…")
         digest = file_hash()
+        return _commit(con, staging, repeats, name=name, kind=kind, digest=digest, province=province, user=user,
+                       mapping=mapping, period=period, rows_read=rows_read, valid=valid)
+    finally:
+        staging.close()
+
+
+def _commit(con, staging: _Staging, repeats: Repeats, *, name: str, kind: str, digest: str | None,
+            province: str | None, user: str | None, mapping: dict[str, str] | None, period: str | None,
+            rows_read: int, valid: int) -> LoadResult:
+    good, bad = staging.files("good"), staging.files("bad")
+    with batches.write_transaction(con):
+        batch_id = batches.open_batch(con, kind=kind, file_name=name, file_hash=digest,
+                                      province=province, user=user, period=period)
         warnings = batches.earlier_upload_warning(con, digest, batch_id)
+        con.register("repeat_candidates", repeats.candidates().to_frame().to_arrow())
+        ids = query_pl(con, f"SELECT dossier_id, source_row FROM {good} "
+                            "WHERE source_row IN (SELECT source_row FROM repeat_candidates)")
+        con.unregister("repeat_candidates")
+        con.register("repeat_dropped", Repeats.dropped(ids).to_arrow())
+        duplicates = con.execute("SELECT count(*) FROM repeat_dropped").fetchall()[0][0]
+        columns = ", ".join(f"{int(batch_id)}::INTEGER AS batch_id" if c == "batch_id" else c for c in STORE_COLUMNS)
+        # Global setting, on only for this statement (under the write lock): the parallel
+        # insert it allows is the one that leaves no CHECKPOINT behind.
+        con.execute("SET preserve_insertion_order = false")
+        try:
+            con.execute(f"INSERT INTO dossiers SELECT {columns} FROM {good} "
+                        "WHERE source_row NOT IN (SELECT source_row FROM repeat_dropped)")
+        finally:
+            con.execute("RESET preserve_insertion_order")
+            con.unregister("repeat_dropped")
+        con.execute(f"INSERT INTO rejected_rows SELECT ?, row_no, column_name, reason, raw FROM {bad} ORDER BY row_no",
+                    [batch_id])
         replaced = batches.replace_dossiers(con, batch_id)
-        con.execute("UPDATE batches SET file_hash = ? WHERE batch_id = ?", [digest, batch_id])
         con.execute("INSERT INTO batch_units SELECT ?, unit_code, count(*) FROM dossiers WHERE batch_id = ? "
                     "GROUP BY unit_code", [batch_id, batch_id])
         con.execute(

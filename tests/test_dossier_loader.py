@@ -150,16 +150,15 @@ def test_last_valid_row_of_a_repeated_dossier_wins_across_chunks(con, tmp_path, 
 
 
 def test_repeats_resolve_a_hash_collision_by_the_ids_themselves():
-    """Rows whose id hashes collide are only candidates: different ids both stay."""
+    """Rows whose id hashes collide are only candidates: their real ids decide."""
     import polars as pl
 
     from loaders.dossiers import Repeats
 
-    # Rows 1 (A), 2 (B), 3 (A) as if all three ids had one hash: 3 is the keeper, 1 and 2 wait.
-    repeats = Repeats(pl.Series([1, 2], dtype=pl.UInt32), pl.Series([3], dtype=pl.UInt32))
-    good = pl.DataFrame({"dossier_id": ["A", "B", "A", "C"], "source_row": [1, 2, 3, 4]},
-                        schema={"dossier_id": pl.String, "source_row": pl.Int32})
-    now = repeats.split(good)
-    assert now["source_row"].to_list() == [3, 4]
-    last, dropped = repeats.finish()
-    assert last["dossier_id"].to_list() == ["B"] and dropped == 1
+    repeats = Repeats()
+    repeats.note(pl.DataFrame({"dossier_id": ["A", "B", "A", "C"], "source_row": [1, 2, 3, 4]},
+                              schema={"dossier_id": pl.String, "source_row": pl.Int32}))
+    assert sorted(repeats.candidates().to_list()) == [1, 3]
+    # Rows 1 (A), 2 (B), 3 (A), as if all three ids had one hash: only row 1 gives way.
+    candidates = pl.DataFrame({"dossier_id": ["A", "B", "A"], "source_row": [1, 2, 3]})
+    assert Repeats.dropped(candidates)["source_row"].to_list() == [1]
