@@ -23,11 +23,20 @@ import polars as pl
 
 from kpi.format import number
 from loaders import batches
-from loaders.files import ROW, LoadError, RawTable, file_hash, read_table, unreadable
+from loaders.files import ROW, LoadError, NotUtf8, RawTable, file_hash, is_not_utf8, read_table, unreadable
 from loaders.store import query_pl
 from loaders.text import fold
 from loaders.units import UnitResolver
-from loaders.values import clean, clean_key, datetime_plan, fast_datetime, finish_datetime, parse_channel, parse_yes_no
+from loaders.values import (
+    datetime_plan,
+    fast_datetime,
+    finish_datetime,
+    null_empty,
+    parse_channel,
+    parse_yes_no,
+    stripped,
+    stripped_key,
+)
 
 # canonical field -> (Vietnamese label, header names seen in exports)
 FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -129,13 +138,27 @@ class LoadMemo:
     """What the chunks of one load share: each distinct written unit (code text, name text)
     resolved once to a unit code or the reason it is rejected (a load's chunks repeat the
     same few hundred), and the form each date column is read in (chosen on the first chunk
-    that has dates; a later chunk in another form is still read right, by the fallback)."""
+    that has dates; a later chunk in another form is still read right, by the fallback), and
+    the parsed value of each distinct flag or channel text."""
 
     def __init__(self, con, province: str | None):
         self.resolver = UnitResolver(con, province)
         self.provinces = dict(con.execute("SELECT code, province_code FROM units").fetchall())
         self._memo: dict[tuple[str | None, str | None], tuple[str | None, str]] = {}
         self.date_plans: dict[str, tuple[str, bool]] = {}
+        self._parsed: dict[str, dict] = {}
+
+    def parsed(self, field_name: str, parser, texts: list[str | None]) -> tuple[pl.Series, pl.Series]:
+        """(texts, parsed values) of a flag or channel column, each distinct text parsed once
+        per load."""
+        known = self._parsed.setdefault(field_name, {})
+        new = pl.Series([t for t in texts if t not in known], dtype=pl.String)
+        if new.len():
+            known.update(zip(new.to_list(), new.to_frame("k").select(parser(pl.col("k"))).to_series().to_list(),
+                             strict=True))
+        values = [known[t] for t in texts]
+        return pl.Series(texts, dtype=pl.String), pl.Series(values, dtype=pl.String if field_name == "channel"
+                                                                else pl.Boolean)
 
     def resolve(self, code_text: str | None, name_text: str | None) -> tuple[str | None, str | None]:
         key = (code_text, name_text)
@@ -180,8 +203,9 @@ def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None,
         if not header:
             select.append(pl.lit(None, dtype=pl.String).alias(alias))
         else:
-            select.append((clean_key(header) if name in KEYS else clean(header)).alias(alias))
+            select.append((stripped_key(header) if name in KEYS else stripped(header)).alias(alias))
     frame = lf.select(select).collect()
+    frame = null_empty(frame, [f"_{name}_raw" for name in FIELDS if name in mapping])
     keys = [c for c in ("_unit_code_raw", "_unit_name_raw") if c.removeprefix("_").removesuffix("_raw") in mapping]
     resolved = frame.select(keys).join(units.frame(frame, mapping), on=keys, how="left", nulls_equal=True,
                                        maintain_order="left")
@@ -192,9 +216,8 @@ def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None,
     distinct = {"channel": parse_channel, **{f: parse_yes_no for f in YES_NO if f in mapping}}
     uniques = frame.select(pl.col(f"_{f}_raw").unique().implode() for f in distinct).row(0)
     mapped = []
-    for (f, parser), keys in zip(distinct.items(), uniques, strict=True):
-        keys = pl.Series(keys, dtype=pl.String)
-        values = keys.to_frame("k").select(parser(pl.col("k"))).to_series()
+    for (f, parser), texts in zip(distinct.items(), uniques, strict=True):
+        keys, values = units.parsed(f, parser, texts)
         mapped.append(pl.col(f"_{f}_raw").replace_strict(keys, values, return_dtype=values.dtype).alias(f))
     plans = {}
     for d in DATES:
@@ -247,16 +270,19 @@ def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None,
                            pl.format("giá trị «{}» không phải Có/Không", pl.col(f"_{f}_raw"))))
     columns = [pl.when(cond.fill_null(False)).then(pl.lit(col)) for col, cond, _ in checks]
     messages = [pl.when(cond.fill_null(False)).then(pl.format("Cột «{}»: {}", pl.lit(col), msg)) for col, cond, msg in checks]
-    frame = frame.with_columns(pl.coalesce(columns).alias("_column"))
-    # Messages are written for the rejected rows only (formatting them for every row cost
-    # more than all the checks).
-    flagged = frame["_column"].is_not_null().arg_true()
-    reasons = frame[flagged].select(
+    # The column and the messages are written for the rejected rows only (formatting them
+    # for every row cost more than all the checks): one pass of plain conditions finds them.
+    flagged = frame.select(pl.any_horizontal(cond.fill_null(False) for _, cond, _ in checks)).to_series().arg_true()
+    rejected = frame[flagged].select(
+        pl.coalesce(columns).alias("_column"),
         pl.concat_str(messages, separator="; ", ignore_nulls=True)
         .str.replace_all(r"«([^»]{80})[^»]+»", "«$1…»")  # 100k-char cells
-    ).to_series()
-    frame = frame.with_columns(pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias("_reason")
-                               .scatter(flagged, reasons))
+        .alias("_reason"),
+    )
+    frame = frame.with_columns(
+        pl.repeat(None, frame.height, dtype=pl.String, eager=True).scatter(flagged, rejected[c]).alias(c)
+        for c in ("_column", "_reason")
+    )
     return _with_raw(frame, table)
 
 
@@ -365,9 +391,16 @@ def load_dossier_file(
             digest = pool.submit(file_hash, path)
             units = LoadMemo(con, province)
             progress(0.1, "Đang kiểm tra dữ liệu…")
-            chunks = _prepared_chunks(con, table, fields, province, today, name, progress, units)
-            result = _write(con, chunks, name=name, kind="dossiers", file_hash=digest.result, province=province,
-                            user=user, mapping=fields, empty=lambda: _no_rows(name, table), progress=progress)
+
+            def write(source: RawTable) -> LoadResult:
+                chunks = _prepared_chunks(con, source, fields, province, today, name, progress, units)
+                return _write(con, chunks, name=name, kind="dossiers", file_hash=digest.result, province=province,
+                              user=user, mapping=fields, empty=lambda: _no_rows(name, table), progress=progress)
+
+            try:
+                result = write(table.fast())
+            except NotUtf8:  # nothing is written before the whole file is read: read it again, lossily
+                result = write(table)
     finally:
         _remove_temps(table)
     result.warnings[:0] = table.warnings
@@ -385,6 +418,8 @@ def _prepared_chunks(con, table: RawTable, fields: dict[str, str], province: str
             done += batch.height
             progress(0.1 + 0.7 * (1 - 0.8 ** (index + 1)), f"Đã kiểm tra {number(done)} dòng…")
     except pl.exceptions.PolarsError as exc:
+        if table.strict_frame is not None and table.frame is table.strict_frame and is_not_utf8(exc):
+            raise NotUtf8(name) from None
         raise unreadable(name, exc) from None
 
 

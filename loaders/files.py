@@ -16,7 +16,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -54,6 +54,21 @@ class RawTable:
     title_lines: list[str] = field(default_factory=list)  # text above the header
     temp_files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # Vietnamese, shown with the load result
+    strict_frame: pl.LazyFrame | None = None  # `frame` decoded as strict UTF-8 (faster), for CSV
+
+    def fast(self) -> RawTable:
+        """This table read as strict UTF-8 where that is faster (a CSV): a third less time on
+        big exports. Reading it raises NotUtf8 at a byte that is not UTF-8; `frame` reads
+        such a file with U+FFFD in place of the bad bytes."""
+        return replace(self, frame=self.strict_frame) if self.strict_frame is not None else self
+
+
+class NotUtf8(Exception):
+    """A strict UTF-8 read met a byte that is not UTF-8 (past the sample checked up front)."""
+
+
+def is_not_utf8(exc: Exception) -> bool:
+    return isinstance(exc, pl.exceptions.ComputeError) and "utf-8" in str(exc).lower()
 
 
 def file_hash(path: Path) -> str:
@@ -266,22 +281,24 @@ def _parse_csv(path: Path, source: Path, sample: str, name: str, header_score, m
     headers = _unique_headers(rows[index])
     # Title lines above the header may have fewer fields; polars skips them as raw lines.
     skip = sum(1 for _ in lines[:index]) if index else 0
-    frame = pl.scan_csv(
-        source,
-        separator=delim,
-        has_header=False,
-        skip_rows=skip + 1,
-        new_columns=headers,
-        schema={h: pl.String for h in headers},
-        truncate_ragged_lines=True,
-        encoding="utf8-lossy",
-        quote_char='"',
-        eol_char=eol,
-    ).with_row_index(ROW, offset=skip + 2)
+    def scan(encoding: str) -> pl.LazyFrame:
+        return pl.scan_csv(
+            source,
+            separator=delim,
+            has_header=False,
+            skip_rows=skip + 1,
+            new_columns=headers,
+            schema={h: pl.String for h in headers},
+            truncate_ragged_lines=True,
+            encoding=encoding,
+            quote_char='"',
+            eol_char=eol,
+        ).with_row_index(ROW, offset=skip + 2)
+
     titles = [" ".join(c for c in row if c).strip() for row in rows[:index]]
     temps = [source] if source != path else []
-    return RawTable(name, headers, frame, index + 1, [t for t in titles if t], temps,
-                    _duplicate_warnings(rows[index]))
+    return RawTable(name, headers, scan("utf8-lossy"), index + 1, [t for t in titles if t], temps,
+                    _duplicate_warnings(rows[index]), strict_frame=scan("utf8"))
 
 
 def _read_xlsx(path: Path, name: str, header_score, min_score: int) -> RawTable:

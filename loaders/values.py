@@ -29,10 +29,18 @@ _NAIVE_FORMATS = (
 _AWARE_FORMATS = ("%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M%z")
 
 
+def stripped(col: str) -> pl.Expr:
+    """Trimmed text (empty cells not yet null: see `clean`)."""
+    return pl.col(col).str.strip_chars()
+
+
+def _null_if_empty(text: pl.Expr) -> pl.Expr:
+    return pl.when(text == "").then(None).otherwise(text)
+
+
 def clean(col: str) -> pl.Expr:
     """Trimmed text; empty and whitespace-only cells become null."""
-    text = pl.col(col).str.strip_chars()
-    return pl.when(text == "").then(None).otherwise(text)
+    return _null_if_empty(stripped(col))
 
 
 # Invisible format characters (zero-width space/joiners, bidi marks and overrides, BOM, soft
@@ -40,13 +48,25 @@ def clean(col: str) -> pl.Expr:
 _INVISIBLE = "[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 
 
-def clean_key(col: str) -> pl.Expr:
-    """Like clean(), for identifying cells (ids, codes, unit names): invisible format
+def stripped_key(col: str) -> pl.Expr:
+    """Like `stripped`, for identifying cells (ids, codes, unit names): invisible format
     characters are dropped too."""
     text = pl.col(col)
     text = pl.when(text.str.contains(_INVISIBLE)).then(text.str.replace_all(_INVISIBLE, "")).otherwise(text)
-    text = text.str.strip_chars()
-    return pl.when(text == "").then(None).otherwise(text)
+    return text.str.strip_chars()
+
+
+def clean_key(col: str) -> pl.Expr:
+    """Like clean(), for identifying cells: invisible format characters are dropped too."""
+    return _null_if_empty(stripped_key(col))
+
+
+def null_empty(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """`clean`'s last step over a frame of `stripped` columns, only on the columns that have
+    an empty cell (most have none: the CSV reader already gives null for empty fields)."""
+    found = frame.select((pl.col(c).str.len_bytes() == 0).any() for c in columns).row(0)
+    return frame.with_columns(_null_if_empty(pl.col(c)).alias(c) for c, empty in zip(columns, found, strict=True)
+                              if empty)
 
 
 def parse_datetime(expr: pl.Expr) -> pl.Expr:

@@ -162,3 +162,18 @@ def test_repeats_resolve_a_hash_collision_by_the_ids_themselves():
     # Rows 1 (A), 2 (B), 3 (A), as if all three ids had one hash: only row 1 gives way.
     candidates = pl.DataFrame({"dossier_id": ["A", "B", "A"], "source_row": [1, 2, 3]})
     assert Repeats.dropped(candidates)["source_row"].to_list() == [1]
+
+
+def test_a_byte_that_is_not_utf8_past_the_sniffed_start_is_read_lossily(con, tmp_path):
+    """The fast strict UTF-8 read meets the bad byte mid-file: the load reads the file
+    again with U+FFFD in its place, as before, and loses no row."""
+    rows = [f"L{i:06d},16969,Trực tuyến,01/09/2025,,,Có" for i in range(12_000)]  # ~600 KB: past the sample
+    rows[11_000] = "L011000,16969,Trực tuyến,01/09/2025,,,Có"
+    body = (HEADER + "\n".join(rows) + "\n").encode("utf-8")
+    at = body.index(b"L011000")
+    path = write(tmp_path, "late-bad-byte.csv", body[:at] + b"L0110\xff00" + body[at + 7:])
+    result = load_dossier_file(con, path, province="40", today=TODAY)
+    assert (result.rows_read, result.loaded, len(result.rejected)) == (12_000, 12_000, 0)
+    ids = [r[0] for r in con.execute("SELECT dossier_id FROM dossiers WHERE dossier_id LIKE 'L0110%00' "
+                                     "AND length(dossier_id) = 8").fetchall()]
+    assert ids == ["L0110\ufffd00"]
