@@ -45,15 +45,13 @@ def _fresh(db: Path) -> None:
         p.unlink(missing_ok=True)
 
 
-def step_ours(csv: Path, db: Path, memory_limit: str | None = None) -> dict:
+def step_ours(csv: Path, db: Path) -> dict:
     from loaders import store
     from loaders.dossiers import load_dossier_file
 
     _fresh(db)
     started = time.perf_counter()
-    con = store.connect(db)
-    if memory_limit:  # what a DuckDB memory_limit on the store's connection would do
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+    con = store.connect(db)  # DuckDB memory_limit as the product sets it (KPI_DUCKDB_MEMORY, default 1GB)
     connected = time.perf_counter()
     result = load_dossier_file(con, csv, province=PROVINCE, today=TODAY)
     con.execute("CHECKPOINT")
@@ -61,12 +59,6 @@ def step_ours(csv: Path, db: Path, memory_limit: str | None = None) -> dict:
     con.close()
     return {"seconds": done - connected, "connect_seconds": connected - started, "rows_read": result.rows_read,
             "loaded": result.loaded, "duplicates": result.duplicates, "rejected": len(result.rejected)}
-
-
-def step_ours_limited(csv: Path, db: Path) -> dict:
-    result = step_ours(csv, db.with_name(db.stem + "_limited.duckdb"), os.environ["BENCH_MEMORY_LIMIT"])
-    _fresh(db.with_name(db.stem + "_limited.duckdb"))
-    return result
 
 
 def step_reload(csv: Path, db: Path) -> dict:
@@ -171,7 +163,6 @@ def step_pages(csv: Path, db: Path) -> dict:
 STEPS = {
     "ours": step_ours, "floor": step_floor, "pandas": step_pandas,
     "kpi_facts": step_kpi_facts, "kpi_rows": step_kpi_rows, "reload": step_reload,
-    "ours_limited": step_ours_limited,  # only with --memory-limit
     "pages": step_pages,
 }
 
@@ -221,8 +212,6 @@ def bench_size(rows: int, skip_pandas_above: int | None, steps: list[str], save)
     for step in steps:
         if step == "pandas" and skip_pandas_above and rows > skip_pandas_above:
             continue
-        if step == "ours_limited" and not os.environ.get("BENCH_MEMORY_LIMIT"):
-            continue
         print(f"[{label(rows)}] {step} ... (load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
         out[step] = run_step(step, csv, db)
         print(f"[{label(rows)}] {step}: {json.dumps(out[step], ensure_ascii=False)}", file=sys.stderr, flush=True)
@@ -246,18 +235,17 @@ def _ratio(a: float | None, b: float | None) -> str:
 def report(results: list[dict]) -> str:
     lines = ["## Load (seconds; peak RSS of the process that did the work; load average before the step)", "",
              "| rows | CSV MB | ours s | floor s | pandas s | ours/floor | pandas/ours | ours MB | floor MB | pandas MB "
-             "| reload s | reload MB | DB MB after reload | ours, DuckDB memory_limit: s / MB | load avg |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| reload s | reload MB | DB MB after reload | load avg |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         ours, floor, pd_, reload = r.get("ours"), r.get("floor"), r.get("pandas"), r.get("reload")
-        limited = r.get("ours_limited")
         loads = "/".join(f"{r[s]['load_before']:.1f}" for s in STEPS if s in r)
         lines.append(
             f"| {r['rows']:,} | {r['csv_mb']:,.0f} | {_fmt(_s(ours))} | {_fmt(_s(floor))} | {_fmt(_s(pd_))} "
             f"| {_ratio(_s(ours), _s(floor))} | {_ratio(_s(pd_), _s(ours))} | {_fmt(_s(ours, 'peak_rss_mb'), '', 0)} "
             f"| {_fmt(_s(floor, 'peak_rss_mb'), '', 0)} | {_fmt(_s(pd_, 'peak_rss_mb'), '', 0)} "
             f"| {_fmt(_s(reload))} | {_fmt(_s(reload, 'peak_rss_mb'), '', 0)} | {_fmt(r.get('db_mb'), '', 0)} "
-            f"| {_fmt(_s(limited))} / {_fmt(_s(limited, 'peak_rss_mb'), '', 0)} | {loads} |")
+            f"| {loads} |")
     lines += ["", f"## KPI query: every commune of province {PROVINCE}, {PERIOD} (ms; median of {WARM_RUNS} warm runs, "
               "first run in a fresh process)", "",
               "| rows | facts warm | facts cold | rows warm | rows cold | rows/facts (warm) | values | received |",
@@ -268,6 +256,14 @@ def report(results: list[dict]) -> str:
         lines.append(f"| {r['rows']:,} | {_fmt(ms[0], '', 0)} | {_fmt(ms[1], '', 0)} | {_fmt(ms[2], '', 0)} "
                      f"| {_fmt(ms[3], '', 0)} | {_ratio(ms[2], ms[0])} | {_s(f, 'values') or '–'} "
                      f"| {_fmt(_s(f, 'received'), '', 0)} |")
+    lines += ["", "## Page render (AppTest, logged in, province 40, 2026-Q1; s; first run cold, then warm)", "",
+              "| rows | overview cold | overview warm | drill-down cold | drill-down warm |",
+              "|---:|---:|---:|---:|---:|"]
+    for r in results:
+        pg = r.get("pages")
+        lines.append(f"| {r['rows']:,} | " + " | ".join(
+            _fmt(_s(pg, f"{page}_{kind}_seconds")) for page in ("overview", "drilldown") for kind in ("cold", "warm"))
+            + " |")
     if len(results) > 1:
         lines += ["", "## Growth (time or memory at the bigger size ÷ at the smaller; rows grow by the first column)", "",
                   "| rows × | ours | floor | pandas | ours MB | reload | KPI facts | KPI rows |",
@@ -284,8 +280,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1m,5m", help="comma-separated row counts: 1m,5m,20m")
     parser.add_argument("--skip-pandas-above", default=None, help="no pandas run above this size (e.g. 5m)")
-    parser.add_argument("--memory-limit", default=None,
-                        help="also load with DuckDB's memory_limit set to this (e.g. 1GB) on the store connection")
     parser.add_argument("--steps", default=",".join(STEPS), help="subset of: " + ",".join(STEPS))
     parser.add_argument("--report", type=Path, nargs="+", help="print the tables of saved results-*.json instead")
     parser.add_argument("--worker", choices=sorted(STEPS) + ["pages"], help=argparse.SUPPRESS)
@@ -305,8 +299,6 @@ def main(argv: list[str] | None = None) -> int:
         print(report([merged[k] for k in sorted(merged)]))
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
-    if args.memory_limit:
-        os.environ["BENCH_MEMORY_LIMIT"] = args.memory_limit  # read by the ours_limited worker
     skip = parse_size(args.skip_pandas_above) if args.skip_pandas_above else None
     steps = [s for s in args.steps.split(",") if s]
     results: list[dict] = []

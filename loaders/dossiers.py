@@ -190,11 +190,10 @@ class LoadMemo:
 
 
 def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None, today: date,
-            units: LoadMemo | None = None) -> pl.DataFrame:
+            memo: LoadMemo | None = None) -> pl.DataFrame:
     """Typed dossier rows plus `_reason`/`_column` (null when the row is valid) and `_raw`.
-    `units` carries unit resolutions across the chunks of one load (and keeps `con` out of
-    this function, so a load can write on `con` while the next chunk is prepared)."""
-    units = units or LoadMemo(con, province)
+    `memo` carries what the chunks of one load share (LoadMemo)."""
+    memo = memo or LoadMemo(con, province)
     lf = table.frame
     select = [pl.col(ROW)]
     for name in FIELDS:
@@ -207,7 +206,7 @@ def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None,
     frame = lf.select(select).collect()
     frame = null_empty(frame, [f"_{name}_raw" for name in FIELDS if name in mapping])
     keys = [c for c in ("_unit_code_raw", "_unit_name_raw") if c.removeprefix("_").removesuffix("_raw") in mapping]
-    resolved = frame.select(keys).join(units.frame(frame, mapping), on=keys, how="left", nulls_equal=True,
+    resolved = frame.select(keys).join(memo.frame(frame, mapping), on=keys, how="left", nulls_equal=True,
                                        maintain_order="left")
     frame = frame.with_columns(resolved.select("unit_code", "_unit_reason", "province_code"))
     # Whole-column forms of parse_datetime / parse_yes_no / parse_channel, as expressions of
@@ -217,13 +216,13 @@ def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None,
     uniques = frame.select(pl.col(f"_{f}_raw").unique().implode() for f in distinct).row(0)
     mapped = []
     for (f, parser), texts in zip(distinct.items(), uniques, strict=True):
-        keys, values = units.parsed(f, parser, texts)
+        keys, values = memo.parsed(f, parser, texts)
         mapped.append(pl.col(f"_{f}_raw").replace_strict(keys, values, return_dtype=values.dtype).alias(f))
     plans = {}
     for d in DATES:
-        plans[d] = units.date_plans.get(d) or datetime_plan(frame[f"_{d}_raw"])
+        plans[d] = memo.date_plans.get(d) or datetime_plan(frame[f"_{d}_raw"])
         if plans[d]:
-            units.date_plans[d] = plans[d]
+            memo.date_plans[d] = plans[d]
     typed = [
         pl.col("_dossier_id_raw").alias("dossier_id"),
         pl.col("_procedure_code_raw").alias("procedure_code"),
@@ -377,10 +376,10 @@ def load_dossier_file(
 ) -> LoadResult:
     """Load one export. Raises LoadError (database untouched) when the file is rejected whole.
 
-    The rows are read and validated CHUNK_ROWS at a time and written as they come, inside
-    the load's one transaction, so an export of millions of rows never sits in memory whole
-    and is never copied twice; the file hash is computed meanwhile. Same result as
-    check_dossier_file + write_dossiers."""
+    The rows are read and validated CHUNK_ROWS at a time and staged on disk (_Staging), so an
+    export of millions of rows never sits in memory whole; one transaction then writes them
+    all; the file hash is computed meanwhile. Same result as check_dossier_file +
+    write_dossiers."""
     path = Path(path)
     name = name or path.name
     today = today or date.today()
@@ -389,11 +388,11 @@ def load_dossier_file(
     try:
         with ThreadPoolExecutor(1) as pool:
             digest = pool.submit(file_hash, path)
-            units = LoadMemo(con, province)
+            memo = LoadMemo(con, province)
             progress(0.1, "Đang kiểm tra dữ liệu…")
 
             def write(source: RawTable) -> LoadResult:
-                chunks = _prepared_chunks(con, source, fields, province, today, name, progress, units)
+                chunks = _prepared_chunks(con, source, fields, province, today, name, progress, memo)
                 return _write(con, chunks, name=name, kind="dossiers", file_hash=digest.result, province=province,
                               user=user, mapping=fields, empty=lambda: _no_rows(name, table), progress=progress)
 
@@ -409,12 +408,12 @@ def load_dossier_file(
 
 
 def _prepared_chunks(con, table: RawTable, fields: dict[str, str], province: str | None, today: date,
-                     name: str, progress: Progress, units: LoadMemo) -> Iterator[pl.DataFrame]:
+                     name: str, progress: Progress, memo: LoadMemo) -> Iterator[pl.DataFrame]:
     """prepare() over the file CHUNK_ROWS rows at a time (row numbers as in the whole file)."""
     done = 0
     try:
         for index, batch in enumerate(table.frame.collect_batches(chunk_size=CHUNK_ROWS, maintain_order=True)):
-            yield prepare(con, replace(table, frame=batch.lazy()), fields, province, today, units)
+            yield prepare(con, replace(table, frame=batch.lazy()), fields, province, today, memo)
             done += batch.height
             progress(0.1 + 0.7 * (1 - 0.8 ** (index + 1)), f"Đã kiểm tra {number(done)} dòng…")
     except pl.exceptions.PolarsError as exc:
