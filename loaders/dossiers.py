@@ -28,14 +28,16 @@ from loaders.store import query_pl
 from loaders.text import fold
 from loaders.units import UnitResolver
 from loaders.values import (
+    clean_key,
     datetime_plan,
     fast_datetime,
     finish_datetime,
+    lookup,
     null_empty,
     parse_channel,
     parse_yes_no,
     stripped,
-    stripped_key,
+    without_invisible,
 )
 
 # canonical field -> (Vietnamese label, header names seen in exports)
@@ -179,8 +181,11 @@ class LoadMemo:
         code_col = "_unit_code_raw" if "unit_code" in mapping else None
         name_col = "_unit_name_raw" if "unit_name" in mapping else None
         keys = frame.select([c for c in (code_col, name_col) if c]).unique()
-        resolved = [self.resolve(row.get(code_col) if code_col else None, row.get(name_col) if name_col else None)
-                    for row in keys.iter_rows(named=True)]
+        codes = keys[code_col].to_list() if code_col else [None] * keys.height
+        # Names are cleaned of invisible characters here, once per distinct name, rather
+        # than on every cell (see prepare): only their resolution is kept.
+        names = keys.select(clean_key(name_col)).to_series().to_list() if name_col else [None] * keys.height
+        resolved = [self.resolve(code, name) for code, name in zip(codes, names, strict=True)]
         codes = pl.Series("unit_code", [r[0] for r in resolved], dtype=pl.String)
         return keys.with_columns(
             codes,
@@ -202,8 +207,9 @@ def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None,
         if not header:
             select.append(pl.lit(None, dtype=pl.String).alias(alias))
         else:
-            select.append((stripped_key(header) if name in KEYS else stripped(header)).alias(alias))
+            select.append(stripped(header).alias(alias))
     frame = lf.select(select).collect()
+    frame = without_invisible(frame, [f"_{name}_raw" for name in KEYS if name in mapping and name != "unit_name"])
     frame = null_empty(frame, [f"_{name}_raw" for name in FIELDS if name in mapping])
     keys = [c for c in ("_unit_code_raw", "_unit_name_raw") if c.removeprefix("_").removesuffix("_raw") in mapping]
     resolved = frame.select(keys).join(memo.frame(frame, mapping), on=keys, how="left", nulls_equal=True,
@@ -217,7 +223,7 @@ def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None,
     mapped = []
     for (f, parser), texts in zip(distinct.items(), uniques, strict=True):
         keys, values = memo.parsed(f, parser, texts)
-        mapped.append(pl.col(f"_{f}_raw").replace_strict(keys, values, return_dtype=values.dtype).alias(f))
+        mapped.append(lookup(pl.col(f"_{f}_raw"), keys.to_list(), values.to_list(), values.dtype).alias(f))
     plans = {}
     for d in DATES:
         plans[d] = memo.date_plans.get(d) or datetime_plan(frame[f"_{d}_raw"])

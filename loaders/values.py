@@ -61,6 +61,27 @@ def clean_key(col: str) -> pl.Expr:
     return _null_if_empty(stripped_key(col))
 
 
+def without_invisible(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """`stripped_key`'s invisible-character removal over a frame of `stripped` columns, on
+    the columns that have a non-ASCII cell (an invisible character is one): ids and codes
+    are ASCII, and telling so is 6x cheaper than the regex search."""
+    non_ascii = frame.select((pl.col(c).str.len_chars() != pl.col(c).str.len_bytes()).any() for c in columns).row(0)
+    return frame.with_columns(stripped_key(c).alias(c) for c, found in zip(columns, non_ascii, strict=True) if found)
+
+
+def lookup(expr: pl.Expr, keys: list, values: list, dtype: pl.DataType) -> pl.Expr:
+    """`replace_strict(keys, values)` for a column whose every cell is one of `keys` (None
+    for the empty cell): for a handful of keys (a flag or channel column of one chunk) a
+    chain of equality tests, ~5x faster than its hash lookup."""
+    if len(keys) > 8:
+        return expr.replace_strict(keys, values, return_dtype=dtype)
+    chain = None
+    for key, value in zip(keys, values, strict=True):
+        test = expr.is_null() if key is None else expr == key
+        chain = (pl.when(test) if chain is None else chain.when(test)).then(pl.lit(value, dtype=dtype))
+    return chain.otherwise(pl.lit(None, dtype=dtype)) if chain is not None else pl.lit(None, dtype=dtype)
+
+
 def null_empty(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """`clean`'s last step over a frame of `stripped` columns, only on the columns that have
     an empty cell (most have none: the CSV reader already gives null for empty fields)."""
@@ -143,10 +164,12 @@ def _normalise_datetime_text(expr: pl.Expr) -> pl.Expr:
 
 
 def _one_format(expr: pl.Expr, fmt: str) -> pl.Expr:
+    # cache=False: the cache of parsed texts costs more than it saves (timestamps are nearly
+    # all distinct; even a date-only column reads as fast without it): 64 -> 36 ms per 1M cells.
     if fmt in _AWARE_FORMATS:
-        return (expr.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC")
+        return (expr.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC", cache=False)
                 .dt.convert_time_zone(LOCAL_TZ).dt.replace_time_zone(None))
-    return expr.str.to_datetime(fmt, strict=False, time_unit="us")
+    return expr.str.to_datetime(fmt, strict=False, time_unit="us", cache=False)
 
 
 def _best_format(texts: pl.Series) -> tuple[str | None, int]:
