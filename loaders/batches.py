@@ -89,6 +89,12 @@ def _mark_touched_from(con, source: str) -> None:
     )
 
 
+# Ids matched per pass when a load replaces earlier versions: the join's hash table of a
+# pass must fit DuckDB's memory limit (store.connect: 1 GB by default) or it spills to disk,
+# 2-5x slower (re-uploading 20M rows: 39 s in one pass, 18 s in four).
+REPLACE_PASS_ROWS = 5_000_000
+
+
 def replace_dossiers(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
     """The batch's rows are in `dossiers` already (inserted chunk by chunk in the caller's
     transaction): move the earlier versions of the same dossiers to history and refresh
@@ -99,16 +105,29 @@ def replace_dossiers(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
     replaced = 0
     # First load into an empty store: nothing to replace (skips a join of every new id).
     if con.execute("SELECT EXISTS (SELECT 1 FROM dossiers WHERE batch_id <> ?)", [b]).fetchall()[0][0]:
-        replaced = con.execute(
-            f"""INSERT INTO dossier_history SELECT d.*, {b} FROM dossiers d
-                WHERE d.batch_id <> {b} AND d.dossier_id IN (SELECT dossier_id FROM dossiers WHERE batch_id = {b})"""
-        ).fetchall()[0][0]
+        new_rows = con.execute(f"SELECT count(*) FROM dossiers WHERE batch_id = {b}").fetchall()[0][0]
+        passes = max(1, -(-new_rows // REPLACE_PASS_ROWS))
+        for part in _id_parts(passes):
+            replaced += con.execute(
+                f"""INSERT INTO dossier_history SELECT d.*, {b} FROM dossiers d
+                    WHERE d.batch_id <> {b} {part} AND d.dossier_id IN
+                    (SELECT dossier_id FROM dossiers WHERE batch_id = {b} {part})"""
+            ).fetchall()[0][0]
+        if replaced:
+            for part in _id_parts(passes):
+                con.execute(f"""DELETE FROM dossiers WHERE batch_id <> {b} {part} AND dossier_id IN
+                                (SELECT dossier_id FROM dossier_history WHERE superseded_by = {b} {part})""")
     if replaced:
         _mark_touched_from(con, f"(SELECT * FROM dossier_history WHERE superseded_by = {b})")
-        con.execute(f"""DELETE FROM dossiers WHERE batch_id <> {b}
-                        AND dossier_id IN (SELECT dossier_id FROM dossier_history WHERE superseded_by = {b})""")
     refresh_facts(con)
     return replaced
+
+
+def _id_parts(passes: int) -> list[str]:
+    """SQL conditions splitting dossiers by id into `passes` disjoint parts (one: no split)."""
+    if passes == 1:
+        return [""]
+    return [f"AND hash(dossier_id) % {passes} = {p}" for p in range(passes)]
 
 
 def refresh_facts(con: duckdb.DuckDBPyConnection) -> None:

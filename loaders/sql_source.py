@@ -34,7 +34,7 @@ from pathlib import Path
 
 import polars as pl
 
-from loaders import store
+from loaders import batches, store
 from loaders.dossiers import FIELDS, LoadResult, match_headers, missing_required, prepare, write_dossiers
 from loaders.files import ROW, LoadError, RawTable, _unique_headers
 from loaders.values import LOCAL_TZ
@@ -397,8 +397,7 @@ def _query_hash(source: SqlSource) -> str:
 def _save_state(con, source: SqlSource, since_text: str, mark_text: str, batch_id: int | None,
                 rows_read: int, replayed: list[int]) -> None:
     public = _url(source)[1]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with batches.write_transaction(con):  # the process's write lock, like every other write
         con.execute(
             """INSERT OR REPLACE INTO sql_sources
                (name, url, query_hash, watermark_column, last_watermark, last_pull_at, last_batch_id, province_code)
@@ -411,10 +410,6 @@ def _save_state(con, source: SqlSource, since_text: str, mark_text: str, batch_i
                         [batch_id, source.name, datetime.now(), since_text, mark_text, rows_read])
         if replayed:
             con.execute("UPDATE sql_pulls SET replayed = true WHERE batch_id IN (SELECT unnest(?))", [replayed])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def pull(con, source: SqlSource, *, user: str | None = None, today: date | None = None,

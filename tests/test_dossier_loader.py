@@ -177,3 +177,29 @@ def test_a_byte_that_is_not_utf8_past_the_sniffed_start_is_read_lossily(con, tmp
     ids = [r[0] for r in con.execute("SELECT dossier_id FROM dossiers WHERE dossier_id LIKE 'L0110%00' "
                                      "AND length(dossier_id) = 8").fetchall()]
     assert ids == ["L0110\ufffd00"]
+
+
+@pytest.mark.parametrize("pass_rows", [1, 2, 3])
+def test_replacing_in_several_passes_gives_the_one_pass_result(tmp_path, monkeypatch, pass_rows):
+    """A big re-upload matches the earlier versions in passes (batches.REPLACE_PASS_ROWS):
+    the store ends exactly as with one pass."""
+    from loaders import batches, store
+
+    first = HEADER + "".join(f"D{i},16969,Trực tiếp,0{i}/09/2025,1{i}/09/2025,,Không\n" for i in range(1, 7))
+    second = HEADER + "".join(f"D{i},16969,Trực tuyến,0{i}/10/2025,1{i}/10/2025,0{i}/10/2025,Có\n"
+                              for i in (2, 4, 6, 7))
+    paths = [write(tmp_path, "a.csv", first), write(tmp_path, "b.csv", second)]
+
+    def final_state(rows_per_pass):
+        monkeypatch.setattr(batches, "REPLACE_PASS_ROWS", rows_per_pass)
+        con = store.connect(":memory:")
+        results = [load_dossier_file(con, p, province="40", today=TODAY) for p in paths]
+        state = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall())
+                 for t in ("dossiers", "dossier_history", "fact_received", "fact_finished")}
+        con.close()
+        return [(r.loaded, r.replaced) for r in results], state
+
+    one_pass = final_state(1_000_000)
+    assert one_pass[0] == [(6, 0), (4, 3)]
+    assert len(one_pass[1]["dossiers"]) == 7 and len(one_pass[1]["dossier_history"]) == 3
+    assert final_state(pass_rows) == one_pass
