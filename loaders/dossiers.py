@@ -62,6 +62,7 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
 YES_NO = ("fully_online", "digitised", "e_result", "data_reused", "paid_online")
 DATES = ("received_at", "due_at", "finished_at")
 KEYS = ("dossier_id", "unit_code", "unit_name", "procedure_code")  # invisible characters dropped
+LOOKED_UP = ("channel", *YES_NO)  # parsed once per distinct text
 EARLIEST = datetime(2000, 1, 1)
 
 _SYNONYMS = {fold(h): f for f, (_label, headers) in FIELDS.items() for h in headers}
@@ -207,10 +208,12 @@ def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None,
         if not header:
             select.append(pl.lit(None, dtype=pl.String).alias(alias))
         else:
-            select.append(stripped(header).alias(alias))
+            # Flag and channel cells are read whole: their parsers drop spaces and punctuation
+            # anyway (once per distinct text), so trimming every cell would be wasted.
+            select.append((pl.col(header) if name in LOOKED_UP else stripped(header)).alias(alias))
     frame = lf.select(select).collect()
     frame = without_invisible(frame, [f"_{name}_raw" for name in KEYS if name in mapping and name != "unit_name"])
-    frame = null_empty(frame, [f"_{name}_raw" for name in FIELDS if name in mapping])
+    frame = null_empty(frame, [f"_{name}_raw" for name in FIELDS if name in mapping and name not in LOOKED_UP])
     keys = [c for c in ("_unit_code_raw", "_unit_name_raw") if c.removeprefix("_").removesuffix("_raw") in mapping]
     resolved = frame.select(keys).join(memo.frame(frame, mapping), on=keys, how="left", nulls_equal=True,
                                        maintain_order="left")
@@ -268,11 +271,11 @@ def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None,
                    pl.lit("ngày có kết quả trước ngày tiếp nhận")))
     checks.append((label("channel"), pl.col("channel") == "invalid",
                    pl.format("kênh nộp «{}» không nhận ra (Trực tuyến / Trực tiếp / Bưu chính công ích hoặc 1/2/3)",
-                             pl.col("_channel_raw"))))
+                             pl.col("_channel_raw").str.strip_chars())))
     for f in YES_NO:
         if f in mapping:
             checks.append((label(f), pl.col(f).is_null(),
-                           pl.format("giá trị «{}» không phải Có/Không", pl.col(f"_{f}_raw"))))
+                           pl.format("giá trị «{}» không phải Có/Không", pl.col(f"_{f}_raw").str.strip_chars())))
     columns = [pl.when(cond.fill_null(False)).then(pl.lit(col)) for col, cond, _ in checks]
     messages = [pl.when(cond.fill_null(False)).then(pl.format("Cột «{}»: {}", pl.lit(col), msg)) for col, cond, msg in checks]
     # The column and the messages are written for the rejected rows only (formatting them
