@@ -543,7 +543,11 @@ class _Staging:
 
     def _write(self, good: pl.DataFrame, bad: pl.DataFrame, index: int) -> None:
         for kind, frame in (("good", good), ("bad", bad)):
-            frame.write_parquet(self.dir / f"{kind}_{index:06d}.parquet", compression="lz4", statistics=False)
+            # Uncompressed (dictionary-encoded still): written and read back once, mostly from
+            # the page cache; lz4 cost 0.35 s more at 5M rows for 1/3 less temp space
+            # (56 MB per 1M rows here).
+            frame.write_parquet(self.dir / f"{kind}_{index:06d}.parquet", compression="uncompressed",
+                                statistics=False)
 
     def wait(self) -> None:
         if self.pending:
