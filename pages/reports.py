@@ -53,22 +53,22 @@ CSS = """
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def build_report(_version: tuple, unit: str, period_label: str, today_iso: str, recommendations: str,
+def build_report(data_version: tuple, unit: str, period_label: str, today_iso: str, recommendations: str,
                  tasks: tuple | None) -> Report:
     return builder.build(data.cursor(), unit, parse(period_label), date.fromisoformat(today_iso),
                          tasks=list(tasks) if tasks is not None else None, recommendations=recommendations)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def report_files(_version: tuple, unit: str, period_label: str, today_iso: str, recommendations: str,
+def report_files(data_version: tuple, unit: str, period_label: str, today_iso: str, recommendations: str,
                  tasks: tuple | None) -> dict[str, bytes]:
-    report = build_report(_version, unit, period_label, today_iso, recommendations, tasks)
+    report = build_report(data_version, unit, period_label, today_iso, recommendations, tasks)
     png = charts.trend_png(report.trend, report.trend_target, report.unit_name)
     return {"png": png, "docx": word.to_docx(report, png), "pdf": pdf.to_pdf(report), "xlsx": excel.to_xlsx(report)}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def overdue_tasks(_version: tuple, unit: str, today_iso: str) -> tuple[OverdueTask, ...] | None:
+def overdue_tasks(data_version: tuple, unit: str, today_iso: str) -> tuple[OverdueTask, ...] | None:
     """The unit's overdue plan tasks; None while no task list is loaded for it."""
     tasks = builder.overdue_tasks(data.cursor(), unit, date.fromisoformat(today_iso))
     return tuple(tasks) if tasks is not None else None

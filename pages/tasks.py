@@ -40,7 +40,7 @@ CHART = {"displayModeBar": False}
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def load(_version: tuple, unit: str, with_members: bool, today_iso: str) -> pl.DataFrame:
+def load(data_version: tuple, unit: str, with_members: bool, today_iso: str) -> pl.DataFrame:
     """The unit's current task list with due dates and states."""
     frame = tasks_of(data.cursor(), unit, with_members)
     if frame.height == 0:

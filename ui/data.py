@@ -3,7 +3,8 @@
 One DuckDB connection per server process (st.cache_resource), a cursor per call so that
 sessions on other threads never share one. Every cached query takes the store's data
 version (last batch id and undo count), so after an upload or an undo the pages show the
-new numbers without a restart.
+new numbers without a restart. (The parameter is `data_version`, not `_version`:
+st.cache_data leaves arguments whose name starts with an underscore out of its key.)
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def version() -> tuple[int, int]:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def provinces(_version: tuple) -> list[tuple[str, str, int]]:
+def provinces(data_version: tuple) -> list[tuple[str, str, int]]:
     """(code, name, dossiers) for the 34 provinces, those with data first."""
     return cursor().execute(
         """SELECT u.code, u.full_name, coalesce(sum(f.received), 0)::BIGINT AS n
@@ -56,20 +57,20 @@ def provinces(_version: tuple) -> list[tuple[str, str, int]]:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def communes(_version: tuple, province: str) -> list[tuple[str, str]]:
+def communes(data_version: tuple, province: str) -> list[tuple[str, str]]:
     return cursor().execute(
         "SELECT code, full_name FROM units WHERE province_code = ? AND level = 'commune' ORDER BY name", [province]
     ).fetchall()
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def unit_name(_version: tuple, code: str) -> str:
+def unit_name(data_version: tuple, code: str) -> str:
     rows = cursor().execute("SELECT full_name FROM units WHERE code = ?", [code]).fetchall()
     return rows[0][0] if rows else code
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def kpis(_version: tuple, period_label: str, unit_code: str, by: str | None, today_iso: str,
+def kpis(data_version: tuple, period_label: str, unit_code: str, by: str | None, today_iso: str,
          filters: tuple = ()) -> list[dict]:
     rows = engine.compute(cursor(), parse(period_label), unit_code, by=by, today=date.fromisoformat(today_iso),
                           filters=dict(filters) or None)
@@ -77,20 +78,20 @@ def kpis(_version: tuple, period_label: str, unit_code: str, by: str | None, tod
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def monthly(_version: tuple, unit_code: str, first: str, last: str, today_iso: str) -> pl.DataFrame:
+def monthly(data_version: tuple, unit_code: str, first: str, last: str, today_iso: str) -> pl.DataFrame:
     return series.monthly(cursor(), unit_code, date.fromisoformat(first), date.fromisoformat(last),
                           today=date.fromisoformat(today_iso))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def breakdown(_version: tuple, period_label: str, unit_code: str, dimension: str, today_iso: str,
+def breakdown(data_version: tuple, period_label: str, unit_code: str, dimension: str, today_iso: str,
               filters: tuple = ()) -> pl.DataFrame:
     return engine.breakdown(cursor(), parse(period_label), unit_code, dimension,
                             today=date.fromisoformat(today_iso), filters=dict(filters) or None)
 
 
 @st.cache_data(show_spinner=False)
-def data_months(_version: tuple) -> tuple[str | None, str | None]:
+def data_months(data_version: tuple) -> tuple[str | None, str | None]:
     rows = cursor().execute("SELECT min(month), max(month) FROM fact_received").fetchall()
     first, last = rows[0]
     return (first.isoformat() if first else None, last.isoformat() if last else None)
@@ -113,11 +114,11 @@ def boundaries(province: str | None = None) -> dict | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def province_kpis(_version: tuple, period_label: str, today_iso: str, kpi: str) -> list[dict]:
+def province_kpis(data_version: tuple, period_label: str, today_iso: str, kpi: str) -> list[dict]:
     """One KPI for each of the 34 provinces (a loop over provinces, each pooled by the engine)."""
     out = []
-    for code, _name, _n in provinces(_version):
-        out += kpis(_version, period_label, code, None, today_iso)
+    for code, _name, _n in provinces(data_version):
+        out += kpis(data_version, period_label, code, None, today_iso)
     return [r for r in out if r["kpi"] == kpi]
 
 
@@ -126,35 +127,35 @@ def _node(period_label: str, unit: str, today_iso: str, filters: tuple, status: 
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def dossier_count(_version: tuple, period_label: str, unit: str, today_iso: str, filters: tuple,
+def dossier_count(data_version: tuple, period_label: str, unit: str, today_iso: str, filters: tuple,
                   status: str | None, kpi: str, part: str) -> int:
     return drill.count(cursor(), _node(period_label, unit, today_iso, filters, status), kpi, part)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def dossier_page(_version: tuple, period_label: str, unit: str, today_iso: str, filters: tuple,
+def dossier_page(data_version: tuple, period_label: str, unit: str, today_iso: str, filters: tuple,
                  status: str | None, kpi: str, part: str, offset: int, limit: int) -> pl.DataFrame:
     return drill.dossiers(cursor(), _node(period_label, unit, today_iso, filters, status), kpi, part,
                           offset=offset, limit=limit)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def dossier_statuses(_version: tuple, period_label: str, unit: str, today_iso: str,
+def dossier_statuses(data_version: tuple, period_label: str, unit: str, today_iso: str,
                      filters: tuple) -> list[tuple[str, int]]:
     return drill.statuses(cursor(), _node(period_label, unit, today_iso, filters, None))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def drill_choices(_version: tuple, unit: str, column: str, field: str | None = None) -> list[tuple[str, str]]:
+def drill_choices(data_version: tuple, unit: str, column: str, field: str | None = None) -> list[tuple[str, str]]:
     return drill.choices(cursor(), unit, column, field)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def procedure_info(_version: tuple, code: str) -> tuple[str, str | None]:
+def procedure_info(data_version: tuple, code: str) -> tuple[str, str | None]:
     return drill.procedure_info(cursor(), code)
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
-def province_of(_version: tuple, code: str) -> str | None:
+def province_of(data_version: tuple, code: str) -> str | None:
     rows = cursor().execute("SELECT province_code FROM units WHERE code = ?", [code]).fetchall()
     return rows[0][0] if rows else None

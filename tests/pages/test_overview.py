@@ -57,3 +57,28 @@ def test_selection_survives_a_page_switch(golden_db):
     at.switch_page(str(ROOT / "pages" / "overview.py")).run()
     assert not at.exception
     assert "Xã Vân Tụ" in at.title[0].value and "Tháng 09/2025" in at.caption[0].value
+
+
+def test_an_upload_shows_on_the_next_run_without_a_restart(golden_db, tmp_path):
+    """The pages cache their queries per data version: a load made meanwhile (here on
+    another connection of the same process, as the upload page or a SQL pull does) shows on
+    the next run, not after a restart."""
+    from loaders.dossiers import load_dossier_file
+
+    at = app(ky="2025-10", tinh="40")
+    at.run()
+    assert "3 / 4" in cards(at)
+    extra = tmp_path / "thang10.csv"
+    extra.write_text(
+        (ROOT / "tests" / "fixtures" / "golden.csv").read_text(encoding="utf-8").splitlines()[0] + "\n"
+        "G99,16969,1.001193,Đăng ký khai sinh,Hộ tịch,Trực tuyến,06/10/2025,10/10/2025,08/10/2025,"
+        "Đã trả kết quả,Có,Có,Có,Có\n", encoding="utf-8")
+    con = store.connect(golden_db)
+    load_dossier_file(con, extra, province="40")
+    full = next(r for r in compute(con, parse("2025-10"), "40", today=date.fromisoformat(TODAY))
+                if r.kpi == "full_online_rate")
+    con.close()
+    assert (full.numerator, full.denominator) == (4, 5)
+    at.run()
+    assert not at.exception
+    assert "4 / 5" in cards(at) and "3 / 4" not in cards(at)
