@@ -11,6 +11,7 @@ memory is its own (ru_maxrss of that child, from os.wait4):
   kpi     kpi.engine.compute(con, 2026-Q1, "40", by="commune"): first (cold) run in a fresh
           process, then the median of 5 warm runs; once from the monthly facts, once from rows
   reload  the same file loaded again into the loaded store (every dossier replaced)
+  pages   overview and drill-down render time (streamlit AppTest, logged in), cold then warm
 The load average is recorded with each figure: other jobs share the machine.
 Results go to stdout as Markdown and to bench/out/results-<time>.json.
 """
