@@ -166,7 +166,22 @@ def components(con, q: Query) -> pl.DataFrame:
                         how="diagonal")
     sums = [pl.when(pl.col(c).is_null().all()).then(None).otherwise(pl.col(c).sum()).alias(c)
             for c in stacked.columns if c != q.dimension]
-    return stacked.group_by(q.dimension, maintain_order=True).agg(sums)
+    return _replaced(stacked.group_by(q.dimension, maintain_order=True).agg(sums))
+
+
+REPLACES = "!"  # suffix of a provider's column that replaces the others' sum (see _replaced)
+
+
+def _replaced(counts: pl.DataFrame) -> pl.DataFrame:
+    """A provider's `name!` column is the unit's whole figure for `name` where it is not
+    null, in place of what the providers sum: a position the unit reported as a total (the
+    template's open overdue dossiers at the period's end counts the dossiers of earlier
+    months too, which the unit's older dossier rows also give)."""
+    for column in [c for c in counts.columns if c.endswith(REPLACES)]:
+        name = column.removesuffix(REPLACES)
+        base = pl.col(name) if name in counts.columns else pl.lit(None, dtype=pl.Float64)
+        counts = counts.with_columns(pl.coalesce(pl.col(column), base).alias(name)).drop(column)
+    return counts
 
 
 @dataclass

@@ -12,7 +12,8 @@ what no other provider covers for the same unit and month:
   that do not overlap it. received = Trực tuyến + Trực tiếp/BCCI (new in the period, not
   "Từ kỳ trước"); finished_on_time = Trước hạn + Đúng hạn; finished_with_due = đã giải quyết
   Tổng số; overdue_open = đang giải quyết Quá hạn, only from the report whose period ends
-  where the query period ends (it is a position at that date).
+  where the query period ends (it is a position at that date, so it replaces the open
+  overdue dossiers the unit's rows of earlier months give instead of adding to them).
 - Catalogue: the unit's current catalogue (a snapshot, whatever the period). For a
   province, the service counts (online_services, its toàn trình / một phần split,
   full_online_services_on_portal, the dossiers_per_service denominator) are those of its
@@ -34,7 +35,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from kpi.engine import Query, members, register_provider, scope
+from kpi.engine import REPLACES, Query, members, register_provider, scope
 from kpi.periods import parse
 from kpi.targets import plans
 from loaders.store import query_pl
@@ -91,12 +92,14 @@ def template_components(con: duckdb.DuckDBPyConnection, q: Query) -> pl.DataFram
     if reports.height == 0:
         return None
     reports = _without_overlaps(reports)
+    # The open overdue count is the unit's position at the report's end, dossiers of every
+    # earlier month included: it replaces (REPLACES) what the unit's older dossier rows give.
     return reports.with_columns(
         pl.when(pl.col("period_end") == q.period.end).then(pl.col("overdue_open")).otherwise(None)
         .alias("overdue_open")
     ).group_by("unit_code", maintain_order=True).agg(
         [pl.col(c).sum() if c != "overdue_open" else
-         pl.when(pl.col(c).is_null().all()).then(None).otherwise(pl.col(c).sum()).alias(c)
+         pl.when(pl.col(c).is_null().all()).then(None).otherwise(pl.col(c).sum()).alias(c + REPLACES)
          for c in TEMPLATE_COMPONENTS])
 
 

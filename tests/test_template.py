@@ -290,3 +290,20 @@ def test_months_add_up_and_overlapping_reports_do_not(con, fixtures):
     assert kpis(con, "2025-10", PROVINCE)[(PROVINCE, "received")] == (140, None)   # Q4 does not lie within October
     undo_batch(con, october.batch_id)
     assert kpis(con, "2025-10", PROVINCE)[(PROVINCE, "received")] == (None, None)
+
+
+def test_template_overdue_replaces_the_older_dossier_rows_of_its_unit(con, fixtures, tmp_path):
+    """Thành Vinh sent dossier rows for September (one still open, due 20/09) and the
+    October template (3 open overdue at 31/10, that dossier among them). October's overdue
+    count is the template's 3, not 3 + 1; September's is the rows' 1."""
+    rows = tmp_path / "thanh_vinh_09.csv"
+    rows.write_text("Mã hồ sơ,Mã xã,Kênh nộp,Ngày tiếp nhận,Ngày hẹn trả,Ngày có kết quả\n"
+                    "TV1,16681,Trực tiếp,10/09/2025,20/09/2025,\n"
+                    "TV2,16681,Trực tuyến,11/09/2025,21/09/2025,15/09/2025\n", encoding="utf-8")
+    load_dossier_file(con, rows, province=PROVINCE, today=TODAY)
+    load_template_file(con, fixtures / "template_06a.csv", province=PROVINCE)
+    october = kpis(con, "2025-10", PROVINCE, by="commune")
+    assert october[(TV, "overdue_open")] == (3, None)
+    assert october[(TV, "received")] == (95, None)           # the template's; the rows are September's
+    assert october[(PROVINCE, "overdue_open")] == (1 + 0 + 3, None)
+    assert kpis(con, "2025-09", TV)[(TV, "overdue_open")] == (1, None)
