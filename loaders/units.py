@@ -62,9 +62,12 @@ class UnitResolver:
             text = text[:-2]
         if not text.isdigit():
             return Resolution(None, f"mã đơn vị «{value}» không hợp lệ")
-        for candidate in (text.zfill(5), text.zfill(2)) if len(text) <= 5 else (text,):
-            if candidate in self.by_code:
-                return Resolution(candidate)
+        candidates = (text.zfill(5), text.zfill(2)) if len(text) <= 5 else (text,)
+        found = [c for c in dict.fromkeys(candidates) if c in self.by_code]
+        if len(found) == 1:
+            return Resolution(found[0])
+        if len(found) > 1:  # "25": province 25 or commune 00025 with its zeros lost; never guessed
+            return self._ambiguous(value, set(found), "mã")
         where = f" thuộc tỉnh/thành phố mã {self.province_code}" if self.province_code else ""
         return Resolution(None, f"không có đơn vị mã «{value}»{where}")
 
@@ -86,6 +89,6 @@ class UnitResolver:
         where = f" trong tỉnh/thành phố mã {self.province_code}" if self.province_code else ""
         return Resolution(None, f"không tìm thấy đơn vị «{value}»{where}")
 
-    def _ambiguous(self, value: str, codes: set[str]) -> Resolution:
+    def _ambiguous(self, value: str, codes: set[str], what: str = "tên") -> Resolution:
         names = ", ".join(f"{self.by_code[c][2]} ({c})" for c in sorted(codes))
-        return Resolution(None, f"tên đơn vị «{value}» không rõ ràng: khớp {names}")
+        return Resolution(None, f"{what} đơn vị «{value}» không rõ ràng: khớp {names}")

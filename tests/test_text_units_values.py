@@ -44,6 +44,16 @@ def test_code_that_lost_its_leading_zero(con):
     assert UnitResolver(con, "01").resolve_code("4.0").code == "00004"
 
 
+def test_a_short_code_that_fits_a_province_and_a_commune_is_not_guessed(con):
+    # "25" is Phú Thọ, or Hà Nội's commune 00025 whose zeros a spreadsheet dropped.
+    result = UnitResolver(con).resolve_code("25")
+    assert result.code is None
+    assert "không rõ ràng" in result.reason and "(00025)" in result.reason and "(25)" in result.reason
+    assert UnitResolver(con, "25").resolve_code("25").code == "25"        # a province given: only one fits
+    assert UnitResolver(con, "01").resolve_code("25").code == "00025"
+    assert UnitResolver(con).resolve_code("00025").code == "00025"       # written whole: no doubt
+
+
 def test_dates_in_every_form_and_impossible_dates():
     cells = ["01/09/2025 08:05:03", "1/9/2025", "2025-09-01", "2025-09-01T08:00:00+07:00",
              "2025-09-01T01:00:00Z", "31/02/2025", "01/09/2025 07:30", "garbage"]
