@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import tempfile
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -169,12 +170,15 @@ def _scan_for_nul(path: Path, name: str) -> None:
             line += chunk.count(b"\n")
 
 
-def _to_utf8(path: Path, name: str, encoding: str) -> Path:
-    """Transcode a UTF-16 export to a UTF-8 temp file chunk by chunk (bounded memory)."""
+def _to_utf8(path: Path, name: str, encoding: str, compose: bool = False) -> Path:
+    """Transcode an export to a UTF-8 temp file chunk by chunk (bounded memory). `compose`:
+    NFC, for Windows-1258, which writes most Vietnamese tones as a separate combining mark
+    ("ồ" = "ô" + U+0300); a letter and its marks are never split across two chunks."""
     fd, tmp_name = tempfile.mkstemp(suffix=".csv")
     tmp = Path(tmp_name)
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
     line = 1
+    carry = ""
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out, open(path, "rb") as src:
             for chunk in iter(lambda: src.read(SCAN_CHUNK), b""):
@@ -182,16 +186,45 @@ def _to_utf8(path: Path, name: str, encoding: str) -> Path:
                 if "\x00" in text:
                     raise _nul_error(name, line + text.count("\n", 0, text.index("\x00")))
                 line += text.count("\n")
+                if compose:
+                    text, carry = _held_back(carry + text)
+                    text = unicodedata.normalize("NFC", text)
                 out.write(text)
-            out.write(decoder.decode(b"", final=True))
+            rest = carry + decoder.decode(b"", final=True)
+            out.write(unicodedata.normalize("NFC", rest) if compose else rest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return tmp
 
 
-def _decode_sample(path: Path, name: str) -> tuple[str, Path]:
-    """Return the decoded start of a CSV and the path to read it from (UTF-8)."""
+def _held_back(text: str) -> tuple[str, str]:
+    """(text up to its last base character, that character and the marks after it): the
+    marks of the next chunk may still belong to it."""
+    cut = len(text)
+    while cut > 0 and unicodedata.combining(text[cut - 1]):
+        cut -= 1
+    cut = max(cut - 1, 0)
+    return text[:cut], text[cut:]
+
+
+def _not_utf8(name: str, raw: bytes, at: int) -> LoadError:
+    line = raw.count(b"\n", 0, at) + 1
+    return LoadError(
+        f"Tệp «{name}» không được mã hóa UTF-8 (ký tự lỗi ở dòng {line}); "
+        "có thể tệp được lưu bằng bảng mã Windows-1252 hay một bảng mã khác. "
+        "Hãy mở tệp trong Excel và lưu lại dạng «CSV UTF-8 (Comma delimited)» hoặc Excel (.xlsx)."
+    )
+
+
+LEGACY_ENCODING = "cp1258"  # Windows Vietnamese: Excel's «CSV (Comma delimited)» on a Vietnamese Windows
+LEGACY_WARNING = ("Tệp được lưu bằng bảng mã Windows-1258 (kiểu «CSV (Comma delimited)» của Excel) và đã được "
+                  "đọc theo bảng mã đó. Lần sau nên lưu dạng «CSV UTF-8 (Comma delimited)» hoặc Excel (.xlsx).")
+
+
+def _decode_sample(path: Path, name: str) -> tuple[str, Path, str | None]:
+    """Return the decoded start of a CSV, the path to read it from (UTF-8), and the legacy
+    encoding it was transcoded from (None when it was UTF-8 or UTF-16 already)."""
     raw = _head(path)
     if not raw.removeprefix(b"\xef\xbb\xbf").strip():
         raise LoadError(f"Tệp «{name}» trống, không có dữ liệu.")
@@ -199,7 +232,7 @@ def _decode_sample(path: Path, name: str) -> tuple[str, Path]:
     if utf16:
         # UTF-16 (Excel's "Unicode text"): convert once to UTF-8 for the fast reader.
         tmp = _to_utf8(path, name, utf16)
-        return _head(tmp).decode("utf-8", errors="ignore").lstrip("\ufeff"), tmp
+        return _head(tmp).decode("utf-8", errors="ignore").lstrip("\ufeff"), tmp, None
     error = _not_text(name, raw)
     if error:
         raise error
@@ -209,14 +242,16 @@ def _decode_sample(path: Path, name: str) -> tuple[str, Path]:
     except UnicodeDecodeError as exc:
         # A cut in the middle of a multi-byte character at the end of the sample is fine.
         if exc.start < len(raw) - 4:
-            line = raw.count(b"\n", 0, exc.start) + 1
-            raise LoadError(
-                f"Tệp «{name}» không được mã hóa UTF-8 (ký tự lỗi ở dòng {line}); "
-                "có thể tệp được lưu bằng bảng mã Windows-1258/1252 (kiểu «CSV (Comma delimited)» của Excel). "
-                "Hãy mở tệp trong Excel và lưu lại dạng «CSV UTF-8 (Comma delimited)» hoặc Excel (.xlsx)."
-            ) from None
+            try:
+                raw.decode(LEGACY_ENCODING)
+            except UnicodeDecodeError:
+                raise _not_utf8(name, raw, exc.start) from None
+            # Windows-1258 decodes any text of Western bytes too: the caller keeps it only
+            # if the header row it finds is one of ours (_read_csv).
+            tmp = _to_utf8(path, name, LEGACY_ENCODING, compose=True)
+            return _head(tmp).decode("utf-8", errors="ignore"), tmp, LEGACY_ENCODING
         sample = raw[: exc.start].decode("utf-8")
-    return sample.lstrip("\ufeff"), path
+    return sample.lstrip("\ufeff"), path, None
 
 
 def _head(path: Path) -> bytes:
@@ -263,13 +298,22 @@ def _pick_header(rows: list[list[str]], header_score, name: str, min_score: int)
 
 
 def _read_csv(path: Path, name: str, header_score, min_score: int) -> RawTable:
-    sample, source = _decode_sample(path, name)
+    sample, source, legacy = _decode_sample(path, name)
     try:
-        return _parse_csv(path, source, sample, name, header_score, min_score)
-    except BaseException:
+        table = _parse_csv(path, source, sample, name, header_score, min_score)
+    except BaseException as exc:
         if source != path:
             source.unlink(missing_ok=True)
+        if legacy and isinstance(exc, LoadError):  # no header of ours: not a Vietnamese export
+            raw = _head(path)
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                raise _not_utf8(name, raw, bad.start) from None
         raise
+    if legacy:
+        table.warnings.insert(0, LEGACY_WARNING)
+    return table
 
 
 def _parse_csv(path: Path, source: Path, sample: str, name: str, header_score, min_score: int) -> RawTable:

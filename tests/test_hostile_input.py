@@ -151,8 +151,9 @@ WHOLE_FILE = {
     "program.csv": (b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8, "tệp chương trình"),
     "archive.csv": (zip_bytes({"readme.txt": "xin chào"}), "tệp nén ZIP"),
     "old_excel.csv": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2048), "Excel 97-2003"),
-    "windows1258.csv": (cp1258(csv_text(good_rows(3))), "Windows-1258"),
-    "windows1252.csv": ("Ma ho so,Ma xa,Ngay tiep nhan,Ghi chú\nA1,16969,01/09/2025,café\n".encode("cp1252"),
+    # Windows-1258 with our headers loads (test_windows_1258_export_loads_like_utf8_with_a_warning);
+    # other legacy text does not.
+    "windows1252.csv": ("Référence;Commune;Reçu le\nA1;Nghĩa Thọ;01/09/2025\n".encode("cp1252", errors="replace"),
                         "không được mã hóa UTF-8"),
     "nul_in_cell.csv": (csv_text(good_rows(3)).encode() + b"N1,16969,Xa\x00,,,2,01/09/2025,,,Co\n", "NUL ở dòng 5"),
     "nul_after_sniff.csv": (_nul_late(), "NUL ở dòng 4002"),
@@ -211,6 +212,23 @@ def test_truncated_file_loads_complete_rows_and_rejects_the_cut_one(con, tmp_pat
 
 def _stored(con) -> list[tuple]:
     return con.execute("SELECT * EXCLUDE (batch_id) FROM dossiers ORDER BY dossier_id").fetchall()
+
+
+def test_windows_1258_export_loads_like_utf8_with_a_warning(con, tmp_path):
+    from loaders import store
+
+    text = csv_text(good_rows(30))
+    content = cp1258(text)
+    with pytest.raises(UnicodeDecodeError):
+        content.decode("utf-8")
+    assert "\u0300".encode("cp1258") in content or "\u0301".encode("cp1258") in content  # tones apart
+    reference = store.connect(":memory:")
+    load_dossier_file(reference, write(tmp_path, "utf8.csv", text), province="40", today=TODAY)
+    result = load_dossier_file(con, write(tmp_path, "ansi.csv", content), province="40", today=TODAY)
+    assert (result.rows_read, result.loaded, result.rejected) == (30, 30, [])
+    assert _stored(con) == _stored(reference)
+    assert any("Windows-1258" in w for w in result.warnings)
+    reference.close()
 
 
 @pytest.mark.parametrize("encoding", ["utf-16-le+bom", "utf-16-be+bom", "utf-16-le", "utf-16-be", "utf-8-cr"])
