@@ -96,8 +96,8 @@ REPLACE_PASS_ROWS = 5_000_000
 
 
 def replace_dossiers(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
-    """The batch's rows are in `dossiers` already (inserted chunk by chunk in the caller's
-    transaction): move the earlier versions of the same dossiers to history and refresh
+    """The batch's rows are in `dossiers` already (inserted in the caller's transaction):
+    move the earlier versions of the same dossiers to history and refresh
     the facts they touch. Returns how many were replaced."""
     b = int(batch_id)
     con.execute("CREATE OR REPLACE TEMP TABLE touched (unit_code VARCHAR, province_code VARCHAR, month DATE)")

@@ -151,17 +151,16 @@ class LoadMemo:
         self.date_plans: dict[str, tuple[str, bool]] = {}
         self._parsed: dict[str, dict] = {}
 
-    def parsed(self, field_name: str, parser, texts: list[str | None]) -> tuple[pl.Series, pl.Series]:
-        """(texts, parsed values) of a flag or channel column, each distinct text parsed once
-        per load."""
+    def parsed(self, field_name: str, parser, texts: list[str | None]) -> pl.Expr:
+        """The typed values of a flag or channel column whose cells are `texts`, each
+        distinct text parsed once per load."""
         known = self._parsed.setdefault(field_name, {})
         new = pl.Series([t for t in texts if t not in known], dtype=pl.String)
         if new.len():
             known.update(zip(new.to_list(), new.to_frame("k").select(parser(pl.col("k"))).to_series().to_list(),
                              strict=True))
-        values = [known[t] for t in texts]
-        return pl.Series(texts, dtype=pl.String), pl.Series(values, dtype=pl.String if field_name == "channel"
-                                                                else pl.Boolean)
+        dtype = pl.String if field_name == "channel" else pl.Boolean
+        return lookup(pl.col(f"_{field_name}_raw"), texts, [known[t] for t in texts], dtype).alias(field_name)
 
     def resolve(self, code_text: str | None, name_text: str | None) -> tuple[str | None, str | None]:
         key = (code_text, name_text)
@@ -223,10 +222,7 @@ def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None,
     # once per distinct text; each date column by the one form a sample shows first.
     distinct = {"channel": parse_channel, **{f: parse_yes_no for f in YES_NO if f in mapping}}
     uniques = frame.select(pl.col(f"_{f}_raw").unique().implode() for f in distinct).row(0)
-    mapped = []
-    for (f, parser), texts in zip(distinct.items(), uniques, strict=True):
-        keys, values = memo.parsed(f, parser, texts)
-        mapped.append(lookup(pl.col(f"_{f}_raw"), keys.to_list(), values.to_list(), values.dtype).alias(f))
+    mapped = [memo.parsed(f, parser, texts) for (f, parser), texts in zip(distinct.items(), uniques, strict=True)]
     plans = {}
     for d in DATES:
         plans[d] = memo.date_plans.get(d) or datetime_plan(frame[f"_{d}_raw"])
@@ -484,15 +480,6 @@ class Repeats:
     def dropped(ids: pl.DataFrame) -> pl.DataFrame:
         """Of candidate rows (dossier_id, source_row), those a later row of the same id replaces."""
         return ids.filter(pl.col("source_row") != pl.col("source_row").max().over("dossier_id")).select("source_row")
-
-
-def _insert(con, table: str, frame: pl.DataFrame) -> None:
-    if frame.height:
-        con.register("chunk_rows", frame.to_arrow())
-        try:
-            con.execute(f"INSERT INTO {table} SELECT * FROM chunk_rows")
-        finally:
-            con.unregister("chunk_rows")
 
 
 STAGING_PREFIX = "kpi-load-"

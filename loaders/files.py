@@ -222,9 +222,10 @@ LEGACY_WARNING = ("Tệp được lưu bằng bảng mã Windows-1258 (kiểu «
                   "đọc theo bảng mã đó. Lần sau nên lưu dạng «CSV UTF-8 (Comma delimited)» hoặc Excel (.xlsx).")
 
 
-def _decode_sample(path: Path, name: str) -> tuple[str, Path, str | None]:
-    """Return the decoded start of a CSV, the path to read it from (UTF-8), and the legacy
-    encoding it was transcoded from (None when it was UTF-8 or UTF-16 already)."""
+def _decode_sample(path: Path, name: str) -> tuple[str, Path, LoadError | None]:
+    """Return the decoded start of a CSV, the path to read it from (UTF-8), and, when it was
+    read as Windows-1258, the error to give instead if no header of ours turns up in it
+    (None when it was UTF-8 or UTF-16)."""
     raw = _head(path)
     if not raw.removeprefix(b"\xef\xbb\xbf").strip():
         raise LoadError(f"Tệp «{name}» trống, không có dữ liệu.")
@@ -249,7 +250,7 @@ def _decode_sample(path: Path, name: str) -> tuple[str, Path, str | None]:
             # Windows-1258 decodes any text of Western bytes too: the caller keeps it only
             # if the header row it finds is one of ours (_read_csv).
             tmp = _to_utf8(path, name, LEGACY_ENCODING, compose=True)
-            return _head(tmp).decode("utf-8", errors="ignore"), tmp, LEGACY_ENCODING
+            return _head(tmp).decode("utf-8", errors="ignore"), tmp, _not_utf8(name, raw, exc.start)
         sample = raw[: exc.start].decode("utf-8")
     return sample.lstrip("\ufeff"), path, None
 
@@ -298,20 +299,16 @@ def _pick_header(rows: list[list[str]], header_score, name: str, min_score: int)
 
 
 def _read_csv(path: Path, name: str, header_score, min_score: int) -> RawTable:
-    sample, source, legacy = _decode_sample(path, name)
+    sample, source, not_legacy = _decode_sample(path, name)
     try:
         table = _parse_csv(path, source, sample, name, header_score, min_score)
     except BaseException as exc:
         if source != path:
             source.unlink(missing_ok=True)
-        if legacy and isinstance(exc, LoadError):  # no header of ours: not a Vietnamese export
-            raw = _head(path)
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as bad:
-                raise _not_utf8(name, raw, bad.start) from None
+        if not_legacy and isinstance(exc, LoadError):  # no header of ours: not a Vietnamese export
+            raise not_legacy from None
         raise
-    if legacy:
+    if not_legacy:
         table.warnings.insert(0, LEGACY_WARNING)
     return table
 

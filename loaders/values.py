@@ -30,17 +30,12 @@ _AWARE_FORMATS = ("%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:
 
 
 def stripped(col: str) -> pl.Expr:
-    """Trimmed text (empty cells not yet null: see `clean`)."""
+    """Trimmed text (empty cells not yet null: see `null_empty`)."""
     return pl.col(col).str.strip_chars()
 
 
 def _null_if_empty(text: pl.Expr) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text)
-
-
-def clean(col: str) -> pl.Expr:
-    """Trimmed text; empty and whitespace-only cells become null."""
-    return _null_if_empty(stripped(col))
 
 
 # Invisible format characters (zero-width space/joiners, bidi marks and overrides, BOM, soft
@@ -57,7 +52,7 @@ def stripped_key(col: str) -> pl.Expr:
 
 
 def clean_key(col: str) -> pl.Expr:
-    """Like clean(), for identifying cells: invisible format characters are dropped too."""
+    """`stripped_key`, with empty and whitespace-only cells null."""
     return _null_if_empty(stripped_key(col))
 
 
@@ -83,7 +78,7 @@ def lookup(expr: pl.Expr, keys: list, values: list, dtype: pl.DataType) -> pl.Ex
 
 
 def null_empty(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """`clean`'s last step over a frame of `stripped` columns, only on the columns that have
+    """Empty cells to null over a frame of `stripped` columns, only on the columns that have
     an empty cell (most have none: the CSV reader already gives null for empty fields)."""
     found = frame.select((pl.col(c).str.len_bytes() == 0).any() for c in columns).row(0)
     return frame.with_columns(_null_if_empty(pl.col(c)).alias(c) for c, empty in zip(columns, found, strict=True)
@@ -202,8 +197,9 @@ def datetime_plan(cells: pl.Series) -> tuple[str, bool] | None:
 
 
 def fast_datetime(col: str, plan: tuple[str, bool] | None) -> pl.Expr:
-    """First pass of `parse_datetime_column` as an expression (so that several columns
-    run in parallel in one select); `finish_datetime` completes the cells it leaves."""
+    """`parse_datetime` without trying all 17 forms on every cell: the form `plan` chose from
+    a sample, as an expression (so that several columns run in parallel in one select);
+    `finish_datetime` completes the cells it leaves."""
     if plan is None:
         return parse_datetime(pl.col(col))
     fmt, normalise = plan
@@ -222,24 +218,3 @@ def finish_datetime(cells: pl.Series, out: pl.Series) -> pl.Series:
         rest = pl.DataFrame({"t": cells.gather(missed)}).select(parse_datetime(pl.col("t"))).to_series()
         out = out.scatter(missed, rest)
     return out
-
-
-def parse_datetime_column(cells: pl.Series) -> pl.Series:
-    """`parse_datetime` over a whole column, without trying all 17 forms on every cell:
-    the form that reads most of a sample goes first, the full coalesce only gets the rest."""
-    out = cells.to_frame("t").select(fast_datetime("t", datetime_plan(cells))).to_series()
-    return finish_datetime(cells, out).alias(cells.name)
-
-
-def distinct_map(cells: pl.Series, parser) -> tuple[pl.Series, pl.Series]:
-    """(distinct values, parsed values) of a column: `parser` runs once per distinct text."""
-    keys = cells.unique()
-    return keys, keys.to_frame("k").select(parser(pl.col("k"))).to_series()
-
-
-def by_distinct(cells: pl.Series, parser) -> pl.Series:
-    """`parser` (an expression builder such as parse_yes_no) applied once per distinct
-    value and mapped back: flag and channel columns hold a handful of distinct texts, and
-    folding diacritics on every cell costs seconds per million rows."""
-    keys, values = distinct_map(cells, parser)
-    return cells.replace_strict(keys, values, return_dtype=values.dtype).alias(cells.name)
