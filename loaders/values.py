@@ -5,6 +5,8 @@ where the cell is empty or cannot be read; callers compare with the raw cell to 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import polars as pl
 
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
@@ -207,13 +209,18 @@ def fast_datetime(col: str, plan: tuple[str, bool] | None) -> pl.Expr:
     return _one_format(text, fmt)
 
 
+_YEAR_1000 = datetime(1000, 1, 1)
+
+
 def finish_datetime(cells: pl.Series, out: pl.Series) -> pl.Series:
     """Cells the single form left unread go through the full coalesce. Two-digit years are
     where forms overlap ("25-07-28": d-m-Y and Y-m-d); those go the full way too, whose
     order decides. The forms are otherwise mutually exclusive (each is strict and exact;
     with and without fractional seconds give the same value; a raw cell with "T" or "Z"
     fits no form), so the result is the one `parse_datetime` gives."""
-    missed = (cells.is_not_null() & (out.is_null() | (out.dt.year() < 1000))).arg_true()
+    # A year below 1000 is a two-digit year read as such; compared as a timestamp, not via
+    # dt.year() (a calendar computation per cell, 14x slower).
+    missed = (cells.is_not_null() & (out.is_null() | (out < _YEAR_1000))).arg_true()
     if missed.len():
         rest = pl.DataFrame({"t": cells.gather(missed)}).select(parse_datetime(pl.col("t"))).to_series()
         out = out.scatter(missed, rest)
