@@ -156,8 +156,10 @@ def test_repeats_resolve_a_hash_collision_by_the_ids_themselves():
     from loaders.dossiers import Repeats
 
     repeats = Repeats()
-    repeats.note(pl.DataFrame({"dossier_id": ["A", "B", "A", "C"], "source_row": [1, 2, 3, 4]},
-                              schema={"dossier_id": pl.String, "source_row": pl.Int32}))
+    # Row 5 repeats B but is rejected: a rejected row is no one's repeat.
+    repeats.note(pl.DataFrame({"dossier_id": ["A", "B", "A", "C", "B"], "source_row": [1, 2, 3, 4, 5],
+                               "_reason": [None, None, None, None, "thiếu ngày tiếp nhận"]},
+                              schema={"dossier_id": pl.String, "source_row": pl.Int32, "_reason": pl.String}))
     assert sorted(repeats.candidates().to_list()) == [1, 3]
     # Rows 1 (A), 2 (B), 3 (A), as if all three ids had one hash: only row 1 gives way.
     candidates = pl.DataFrame({"dossier_id": ["A", "B", "A"], "source_row": [1, 2, 3]})
