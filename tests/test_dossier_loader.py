@@ -205,3 +205,30 @@ def test_replacing_in_several_passes_gives_the_one_pass_result(tmp_path, monkeyp
     assert one_pass[0] == [(6, 0), (4, 3)]
     assert len(one_pass[1]["dossiers"]) == 7 and len(one_pass[1]["dossier_history"]) == 3
     assert final_state(pass_rows) == one_pass
+
+
+@pytest.mark.parametrize("chunk_rows", [2, 1000])
+def test_a_unit_code_decides_and_its_name_is_the_fallback(con, tmp_path, monkeypatch, chunk_rows):
+    """A code that resolves decides whatever the name says; a missing or unknown code falls
+    back to the name; a row with neither resolving is rejected with the name's reason."""
+    import loaders.dossiers as dossiers
+
+    monkeypatch.setattr(dossiers, "CHUNK_ROWS", chunk_rows)
+    other, other_name = con.execute("SELECT code, name FROM units WHERE province_code = '40' AND level = 'commune' "
+                                    "AND code <> '16969' ORDER BY code LIMIT 1").fetchall()[0]
+    path = write(tmp_path, "codes-names.csv", "Mã hồ sơ,Mã xã,Đơn vị,Ngày tiếp nhận\n" + "\n".join([
+        "D1,16969,Xã Không Có Thật,01/09/2025",
+        "D2,99999,Nghĩa Thọ,01/09/2025",
+        f"D3,,{other_name},01/09/2025",
+        "D4,99999,Xã Không Có Thật,01/09/2025",
+        "D5,,,01/09/2025",
+        f"D6,{other},Nghĩa Thọ,01/09/2025",
+        "D7,16969,,01/09/2025",
+    ]) + "\n")
+    result = load_dossier_file(con, path, province="40", today=TODAY)
+    stored = con.execute("SELECT dossier_id, unit_code, province_code FROM dossiers ORDER BY dossier_id").fetchall()
+    assert stored == [("D1", "16969", "40"), ("D2", "16969", "40"), ("D3", other, "40"), ("D6", other, "40"),
+                      ("D7", "16969", "40")]
+    assert [(r["row"], r["column"]) for r in result.rejected] == [(5, "Mã xã"), (6, "Mã xã")]
+    assert "Không Có Thật" in result.rejected[0]["reason"]
+    assert "thiếu mã đơn vị và tên đơn vị" in result.rejected[1]["reason"]
