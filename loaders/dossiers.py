@@ -8,7 +8,6 @@ file counts once; a bad row is rejected with its reason and kept in rejected_row
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -659,6 +658,3 @@ def _commit(con, staging: _Staging, repeats: Repeats, *, name: str, kind: str, d
         warnings=warnings, mapping=mapping or {},
     )
 
-
-def rejected_rows_json(raw: str) -> dict:
-    return json.loads(raw)
