@@ -182,9 +182,9 @@ class LoadMemo:
         """`unit_code`, `_unit_reason` and `province_code` of each row of `frame`.
 
         Each distinct text of the leading column (the code, else the name) is resolved
-        alone: matching rows on one column costs a third of matching on two, and a code
-        that resolves decides whatever the name says (see `resolve`). Only rows it leaves
-        without a unit (a bad or missing code) go by their (code, name) pair."""
+        alone, since a code that resolves decides whatever the name says (see `resolve`);
+        looking rows up by one text costs a fraction of matching them on two. Only rows
+        left without a unit (a bad or missing code) go by their (code, name) pair."""
         code_col = "_unit_code_raw" if "unit_code" in mapping else None
         name_col = "_unit_name_raw" if "unit_name" in mapping else None
         lead = code_col or name_col
