@@ -192,7 +192,8 @@ class LoadMemo:
         # Each row's position in `distinct`, then a gather: cheaper than a join on the text.
         position = frame[lead].replace_strict(distinct, pl.int_range(distinct.len(), dtype=pl.UInt32, eager=True),
                                               default=None)
-        out = self._resolved(distinct, lead is code_col).drop(lead).select(pl.all().gather(position))
+        alone = (code_col, None) if code_col else (None, name_col)
+        out = self._pairs(distinct.to_frame(), *alone).drop(lead).select(pl.all().gather(position))
         missed = out["unit_code"].is_null().arg_true()
         if missed.len():
             pairs = frame[missed].select([c for c in (code_col, name_col) if c])
@@ -202,21 +203,12 @@ class LoadMemo:
             out = out.with_columns(out[c].scatter(missed, fixed[c]) for c in out.columns)
         return out
 
-    def _resolved(self, texts: pl.Series, is_code: bool) -> pl.DataFrame:
-        """`texts` (distinct codes, or names) with their resolution alone."""
-        if is_code:
-            return self._table(texts.to_frame(), texts.to_list(), [None] * texts.len())
-        return self._pairs(texts.to_frame(), None, texts.name)
-
     def _pairs(self, keys: pl.DataFrame, code_col: str | None, name_col: str | None) -> pl.DataFrame:
         """`keys` (distinct code and/or name texts) with their resolution."""
         codes = keys[code_col].to_list() if code_col else [None] * keys.height
         # Names are cleaned of invisible characters here, once per distinct name, rather
         # than on every cell (see prepare): only their resolution is kept.
         names = keys.select(clean_key(name_col)).to_series().to_list() if name_col else [None] * keys.height
-        return self._table(keys, codes, names)
-
-    def _table(self, keys: pl.DataFrame, codes: list, names: list) -> pl.DataFrame:
         resolved = [self.resolve(code, name) for code, name in zip(codes, names, strict=True)]
         units = pl.Series("unit_code", [r[0] for r in resolved], dtype=pl.String)
         return keys.with_columns(
