@@ -13,7 +13,7 @@ from kpi import format as fmt
 from kpi.definitions import KPIS, STATUS_LABELS
 from kpi.engine import UnknownUnit, compute
 from kpi.periods import PeriodError, parse
-from loaders import store
+from loaders import accounts, store
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,11 +41,15 @@ def main(argv: list[str] | None = None) -> int:
         print("Kho dữ liệu chưa có hồ sơ nào; hãy chỉ định --unit.", file=sys.stderr)
         return 2
     today = date.fromisoformat(args.today) if args.today else date.today()
+    user = accounts.current_user()  # None: the OS account runs it; else the one scope rule applies
     try:
+        accounts.check_view(con, user, unit)
         rows = compute(con, period, unit, by=args.by, today=today, kpis=args.kpi)
-    except UnknownUnit as exc:
+    except (UnknownUnit, accounts.AccessDenied) as exc:
         print(exc, file=sys.stderr)
         return 2
+    visible = accounts.visible_units(con, user)
+    rows = [r for r in rows if visible is None or r.unit_code in visible]
     records = [r.public() for r in rows]
     if args.format == "json":
         print(json.dumps(records, ensure_ascii=False, indent=1, default=str))

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,11 +35,39 @@ CREATE TABLE IF NOT EXISTS sessions (token VARCHAR PRIMARY KEY, username VARCHAR
     created_at TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_log (logged_at TIMESTAMP NOT NULL, username VARCHAR, action VARCHAR NOT NULL,
     detail VARCHAR);
+CREATE TABLE IF NOT EXISTS login_throttle (kind VARCHAR NOT NULL, key VARCHAR NOT NULL,
+    failures INTEGER NOT NULL, last_failed_at TIMESTAMP, locked_until TIMESTAMP, locks INTEGER NOT NULL,
+    PRIMARY KEY (kind, key));
 """
+
+USERNAME = re.compile(r"[a-z0-9._-]{3,64}")
+MIN_PASSWORD = 8          # characters other than spaces
+MAX_PASSWORD_BYTES = 72   # bcrypt's limit; longer passwords are refused, never truncated
+
+# Login throttling, per account name (known or not, so that a lock tells nothing) and per client
+# address. After `free` failures each attempt waits 2, 4, 8 ... seconds (at most MAX_DELAY);
+# the limit-th failure locks for LOCK_MINUTES, doubled for every earlier lock of that key
+# (at most MAX_LOCK). A key with no failure for FORGET_AFTER starts afresh. The counters are
+# in the store (table login_throttle), so they hold across sessions and restarts.
+ACCOUNT_LIMIT, ACCOUNT_FREE = 5, 1
+CLIENT_LIMIT, CLIENT_FREE = 20, 5
+LOCK_MINUTES = 15
+MAX_DELAY = timedelta(seconds=60)
+MAX_LOCK = timedelta(hours=24)
+FORGET_AFTER = timedelta(hours=24)
+clock = datetime.now  # replaced by tests
+_THROTTLE_LOCK = threading.Lock()
+# A bcrypt hash (same cost as hash_password's) of a random secret nobody knows: unknown names
+# are checked against it so that they take as long as known ones.
+_DUMMY_HASH = b"$2b$12$yRQvVhaK9S.CnGneOuMTQeOFPWhno/UlQufWjhSRBFfWoSKTbWmZm"
 
 
 class AccessDenied(PermissionError):
     """Vietnamese message: what the user may not do."""
+
+
+class LoginThrottled(AccessDenied):
+    """Too many failed logins for this name or client: the message says when to retry."""
 
 
 @dataclass(frozen=True)
@@ -78,32 +108,137 @@ def hash_password(password: str) -> str:
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
 
 
+def _unit_label(con, code: str) -> str:
+    rows = con.execute("SELECT full_name FROM units WHERE code = ?", [code]).fetchall()
+    return f"{rows[0][0]} ({code})" if rows else code
+
+
+def validate_account(con, username: str, password: str, role: str, unit_code: str | None,
+                     grants: list[str] | None) -> None:
+    """Raise ValueError (Vietnamese, naming the field) unless the account can be created."""
+    if role not in ROLES:
+        raise ValueError(f"Vai trò «{role}» không hợp lệ.")
+    if not USERNAME.fullmatch(username or ""):
+        raise ValueError(f"Tên đăng nhập «{username}» không hợp lệ: cần 3–64 ký tự, chỉ gồm chữ thường "
+                         "không dấu (a–z), chữ số và các dấu . _ -")
+    if len("".join((password or "").split())) < MIN_PASSWORD:
+        raise ValueError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự không phải khoảng trắng.")
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise ValueError(f"Mật khẩu dài quá {MAX_PASSWORD_BYTES} byte (chữ có dấu chiếm 2–3 byte): "
+                         "hãy chọn mật khẩu ngắn hơn.")
+    if role in ("officer", "leader") and not unit_code:
+        raise ValueError("Cán bộ và lãnh đạo phải gắn với một đơn vị.")
+    if grants and role != "analyst":
+        raise ValueError("Chỉ chuyên viên phân tích được gán thêm đơn vị được xem.")
+    if unit_code:
+        unit = _unit(con, unit_code)
+        if unit is None:
+            raise ValueError(f"Mã đơn vị «{unit_code}» không có trong danh mục đơn vị hành chính.")
+        if role == "officer" and unit[0] != "commune":
+            raise ValueError(f"Cán bộ một cửa phải gắn với một xã/phường, không phải "
+                             f"«{_unit_label(con, unit_code)}».")
+    for grant in grants or ():
+        if _unit(con, grant) is None:
+            raise ValueError(f"Đơn vị được xem thêm «{grant}» không có trong danh mục đơn vị hành chính.")
+    if con.execute("SELECT count(*) FROM users WHERE username = ?", [username]).fetchall()[0][0]:
+        raise ValueError(f"Tên đăng nhập «{username}» đã có.")
+
+
 def create_user(con, username: str, password: str, role: str, unit_code: str | None = None,
                 full_name: str = "", grants: list[str] | None = None, by: str | None = None) -> User:
     ensure_schema(con)
-    if role not in ROLES:
-        raise ValueError(f"Vai trò «{role}» không hợp lệ.")
-    if role in ("officer", "leader") and not unit_code:
-        raise ValueError("Cán bộ và lãnh đạo phải gắn với một đơn vị.")
-    if len(password) < 8:
-        raise ValueError("Mật khẩu phải có ít nhất 8 ký tự.")
+    validate_account(con, username, password, role, unit_code, grants)
     con.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, TRUE, ?)",
                 [username, full_name, hash_password(password), role, unit_code, grants or [], datetime.now()])
     log(con, by, "create_user", f"{username} ({role}, {unit_code or 'toàn quốc'})")
     return User(username, full_name, role, unit_code, tuple(grants or ()))
 
 
-def authenticate(con, username: str, password: str) -> str | None:
-    """A session token, or None (wrong name or password, or account disabled)."""
+def _throttle_keys(username: str, client: str | None) -> list[tuple[str, str, int, int]]:
+    keys = [("account", username, ACCOUNT_LIMIT, ACCOUNT_FREE)]
+    if client:
+        keys.append(("client", client, CLIENT_LIMIT, CLIENT_FREE))
+    return keys
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%H:%M} ngày {moment:%d/%m/%Y}"
+
+
+def _throttled(con, username: str, client: str | None, now: datetime) -> str | None:
+    """The Vietnamese refusal if an attempt for this name or client must wait, else None."""
+    for kind, key, _limit, free in _throttle_keys(username, client):
+        rows = con.execute("SELECT failures, last_failed_at, locked_until FROM login_throttle "
+                           "WHERE kind = ? AND key = ?", [kind, key]).fetchall()
+        if not rows:
+            continue
+        failures, last_failed, locked_until = rows[0]
+        who = f"tài khoản «{username}»" if kind == "account" else "từ địa chỉ này"
+        if locked_until is not None and locked_until > now:
+            return (f"Tạm khóa đăng nhập {who} do nhập sai mật khẩu nhiều lần. "
+                    f"Vui lòng thử lại sau {_when(locked_until)}.")
+        wait = _delay(failures, free)
+        if last_failed is not None and last_failed + wait > now:
+            seconds = max(1, round((last_failed + wait - now).total_seconds() + 0.49))
+            return f"Đăng nhập sai nhiều lần: vui lòng chờ {seconds} giây rồi thử lại."
+    return None
+
+
+def _delay(failures: int, free: int) -> timedelta:
+    if failures <= free:
+        return timedelta(0)
+    return min(timedelta(seconds=2 ** min(failures - free, 16)), MAX_DELAY)
+
+
+def _record_failure(con, username: str, client: str | None, now: datetime) -> None:
+    for kind, key, limit, _free in _throttle_keys(username, client):
+        rows = con.execute("SELECT failures, last_failed_at, locks FROM login_throttle WHERE kind = ? AND key = ?",
+                           [kind, key]).fetchall()
+        failures, last_failed, locks = rows[0] if rows else (0, None, 0)
+        if last_failed is not None and now - last_failed > FORGET_AFTER:
+            failures, locks = 0, 0
+        failures += 1
+        locked_until = None
+        if failures >= limit:
+            locked_until = now + min(timedelta(minutes=LOCK_MINUTES) * 2 ** min(locks, 10), MAX_LOCK)
+            failures, locks = 0, locks + 1
+            target = f"tài khoản «{username}»" if kind == "account" else f"địa chỉ {client}"
+            log(con, username, "login_locked", f"{target} tạm khóa đến {_when(locked_until)}")
+        con.execute("INSERT OR REPLACE INTO login_throttle VALUES (?, ?, ?, ?, ?, ?)",
+                    [kind, key, failures, now, locked_until, locks])
+
+
+def authenticate(con, username: str, password: str, client: str | None = None) -> str | None:
+    """A session token, or None (wrong name or password, or account disabled). Raises
+    LoginThrottled while the name or the client (e.g. its IP address) must wait or is locked.
+    Known and unknown names get the same answer in the same time (one bcrypt check each)."""
     ensure_schema(con)
-    rows = con.execute("SELECT password_hash FROM users WHERE username = ? AND active", [username]).fetchall()
-    if not rows or not bcrypt.checkpw(password.encode("utf-8"), rows[0][0].encode("ascii")):
-        log(con, username, "login_failed", None)
-        return None
+    now = clock()
+    with _THROTTLE_LOCK:
+        refusal = _throttled(con, username, client, now)
+        if refusal:
+            log(con, username, "login_refused", f"{client or ''} {refusal}".strip())
+            raise LoginThrottled(refusal)
+        rows = con.execute("SELECT password_hash FROM users WHERE username = ? AND active", [username]).fetchall()
+        secret = (password or "").encode("utf-8")
+        stored = rows[0][0].encode("ascii") if rows else _DUMMY_HASH
+        try:
+            matched = bcrypt.checkpw(secret[:MAX_PASSWORD_BYTES], stored)
+        except ValueError:  # a malformed stored hash
+            matched = False
+        if not rows or not matched or len(secret) > MAX_PASSWORD_BYTES:
+            log(con, username, "login_failed", client)
+            _record_failure(con, username, client, now)
+            return None
+        # The account's count starts again (its lock history stays); the client's does not, so
+        # that an attacker cannot reset it by logging into an account of their own.
+        con.execute("UPDATE login_throttle SET failures = 0, locked_until = NULL WHERE kind = 'account' AND key = ?",
+                    [username])
     token = secrets.token_urlsafe(32)
-    now = datetime.now()
-    con.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", [token, username, now, now + timedelta(hours=SESSION_HOURS)])
-    log(con, username, "login", None)
+    started = datetime.now()
+    con.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)",
+                [token, username, started, started + timedelta(hours=SESSION_HOURS)])
+    log(con, username, "login", client)
     return token
 
 
@@ -136,17 +271,43 @@ def _unit(con, code: str) -> tuple[str, str] | None:
     return rows[0] if rows else None
 
 
+def visible_units(con, user: User | None) -> set[str] | None:
+    """THE scope rule: the codes of every unit `user` may see figures of, or None for all
+    (a national admin, or no user: a system job such as the CLI). A scope code (the user's
+    unit, and an analyst's grants) that is a province (`units.level = 'province'`) gives the
+    province and all its communes; a commune gives that commune alone. Pages, exports,
+    reports and the CLI all filter through this (or `can_view` / `only_visible`)."""
+    if user is None or (user.role == "admin" and user.unit_code is None):
+        return None
+    scopes = [c for c in (user.unit_code, *(user.grants if user.role == "analyst" else ())) if c]
+    if not scopes:
+        return set()
+    rows = con.execute(
+        """SELECT u.code FROM units u
+           WHERE list_contains(?::VARCHAR[], u.code)
+              OR u.province_code IN (SELECT p.code FROM units p
+                                     WHERE p.level = 'province' AND list_contains(?::VARCHAR[], p.code))""",
+        [scopes, scopes],
+    ).fetchall()
+    return {code for (code,) in rows}
+
+
 def can_view(con, user: User, unit_code: str) -> bool:
-    if user.role == "admin" and user.unit_code is None:
-        return True
-    unit = _unit(con, unit_code)
-    if unit is None:
-        return False
-    level, province = unit
-    scopes = [user.unit_code] if user.unit_code else []
-    if user.role == "analyst":
-        scopes += list(user.grants)
-    return any(s == unit_code or (s == province and len(s) == 2) for s in scopes)
+    visible = visible_units(con, user)
+    return visible is None or unit_code in visible
+
+
+def only_visible(con, user: User | None, rows: list[dict], key: str = "unit_code") -> list[dict]:
+    """The rows (dicts with a unit code under `key`) of units the user may see."""
+    visible = visible_units(con, user)
+    return rows if visible is None else [r for r in rows if r[key] in visible]
+
+
+def check_view(con, user: User | None, unit_code: str) -> None:
+    """Raise AccessDenied (Vietnamese, naming the unit) unless the user may see the unit."""
+    if user is not None and not can_view(con, user, unit_code):
+        raise AccessDenied(f"Tài khoản «{user.username}» ({ROLES.get(user.role, user.role)}) không được xem "
+                           f"số liệu của {_unit_label(con, unit_code)}.")
 
 
 def can_write(con, user: User, unit_code: str) -> bool:
@@ -168,7 +329,13 @@ def check_write(con, unit_codes: list[str], action: str) -> None:
     if denied:
         raise AccessDenied(
             f"Tài khoản «{user.username}» ({ROLES.get(user.role, user.role)}) không được {action} "
-            f"cho đơn vị: {', '.join(denied[:10])}{'…' if len(denied) > 10 else ''}."
+            f"cho đơn vị: {', '.join(unit_labels(con, denied[:10]))}{'…' if len(denied) > 10 else ''}."
         )
     if not unit_codes and user.role not in ("admin", "officer"):
         raise AccessDenied(f"Tài khoản «{user.username}» không được {action}.")
+
+
+def unit_labels(con, codes: list[str]) -> list[str]:
+    """Units as people know them, «Xã Vân Tụ (17611)» (the code only where the store has no such unit)."""
+    names = dict(con.execute("SELECT code, full_name FROM units WHERE list_contains(?, code)", [list(codes)]).fetchall())
+    return [f"{names[c]} ({c})" if c in names else c for c in codes]
