@@ -155,10 +155,10 @@ def children(dim: str) -> tuple[pl.DataFrame, int]:
     """KPI rows of the children along `dim` that count at least one dossier (with names), and
     how many were left out for having none in the period."""
     if dim == "unit_code":
-        values = data.kpis(version, sel.period.label, sel.unit, "commune", today_iso, filters)
+        values = sel.only_visible(data.kpis(version, sel.period.label, sel.unit, "commune", today_iso, filters))
         frame = drill.kpi_frame_from_values(values, MAIN_KPIS, skip=sel.province)
         own_counts = data.breakdown(version, sel.period.label, sel.unit, "unit_code", today_iso, filters)
-        own_counts = own_counts.filter(pl.col("unit_code") == sel.province)
+        own_counts = own_counts.filter((pl.col("unit_code") == sel.province) & sel.sees(sel.province))
         if own_counts.height:  # dossiers of the province's own departments
             frame = pl.concat([frame, drill.kpi_frame(own_counts, "unit_code", sel.period, MAIN_KPIS)])
         names = dict(data.communes(version, sel.province)) | {sel.province: f"{sel.province_name} (cấp tỉnh)"}

@@ -170,7 +170,9 @@ head.title(f"Bản đồ — {sel.province_name}")
 head.caption(f"{label} · {sel.period.vi()} · số liệu tính đến {fmt.day(sel.period.as_of(sel.today))}. "
              "Bấm vào một xã/phường trên bản đồ để xem chi tiết.")
 
-rows = data.kpis(version, sel.period.label, sel.province, "commune", today_iso)
+# Only the units the user may see (the one scope rule): the communes of the map, its table and
+# its export, and the province total only for those who may see the province.
+rows = sel.only_visible(data.kpis(version, sel.period.label, sel.province, "commune", today_iso))
 commune_rows = [r for r in rows if r["kpi"] == kpi and r["unit_code"] != sel.province]
 own = next((r for r in rows if r["kpi"] == kpi and r["unit_code"] == sel.province), None)
 target = own["target"] if own else target_of(commune_rows)
@@ -211,14 +213,22 @@ with left:
                  on_change=on_commune_pick)
 
 with right:
-    st.subheader("Toàn quốc (34 tỉnh/thành phố)")
-    national = data.province_kpis(version, sel.period.label, today_iso, kpi)
-    provinces_geo = data.boundaries(None)
-    st.plotly_chart(choropleth(provinces_geo, national, kpi, target_of(national), 640, sel.province),
-                    width="stretch", key="map_provinces", on_select=on_province_click, selection_mode="points",
-                    config=PLOT_CONFIG)
-    have = sum(r["value"] is not None for r in national)
-    st.caption(f"{have}/{len(national)} tỉnh/thành phố có dữ liệu. Bấm vào một tỉnh để chuyển sang tỉnh đó.")
+    any_province = sel.visible is None or any(sel.sees(code) for code, _name, _n in data.provinces(version))
+    national = sel.only_visible(data.province_kpis(version, sel.period.label, today_iso, kpi)) if any_province else []
+    if sel.visible is None:
+        st.subheader("Toàn quốc (34 tỉnh/thành phố)")
+    else:
+        st.subheader("Các tỉnh/thành phố được xem")
+    if not national:
+        widgets.empty_state("Bản đồ toàn quốc chỉ hiện các tỉnh/thành phố mà tài khoản được xem toàn tỉnh.",
+                            "Tài khoản này chỉ được xem số liệu của các xã/phường ở bản đồ bên trái.")
+    else:
+        provinces_geo = data.boundaries(None)
+        st.plotly_chart(choropleth(provinces_geo, national, kpi, target_of(national), 640, sel.province),
+                        width="stretch", key="map_provinces", on_select=on_province_click, selection_mode="points",
+                        config=PLOT_CONFIG)
+        have = sum(r["value"] is not None for r in national)
+        st.caption(f"{have}/{len(national)} tỉnh/thành phố có dữ liệu. Bấm vào một tỉnh để chuyển sang tỉnh đó.")
 
 # --- The table under the map ------------------------------------------------------------------
 st.subheader(f"Bảng số liệu: {label.lower()}")

@@ -35,7 +35,9 @@ if toggle.toggle("Trình chiếu", value=presenting, help="Ẩn thanh bên, phó
 else:
     st.query_params.pop("trinh_chieu", None)
 
-rows = data.kpis(version, sel.period.label, sel.unit, "commune" if sel.is_province else None, today_iso)
+# Only units the user may see (the one scope rule): ranking, alert and export alike.
+rows = sel.only_visible(data.kpis(version, sel.period.label, sel.unit, "commune" if sel.is_province else None,
+                                  today_iso))
 own = {r["kpi"]: r for r in rows if r["unit_code"] == sel.unit}
 if all(r["value"] is None for k, r in own.items() if k != "overdue_open"):
     widgets.empty_state(

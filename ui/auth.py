@@ -38,11 +38,25 @@ def _login_form(cur) -> None:
         username = st.text_input("Tên đăng nhập")
         password = st.text_input("Mật khẩu", type="password")
         if st.form_submit_button("Đăng nhập", type="primary"):
-            token = accounts.authenticate(cur, username.strip(), password)
+            try:
+                token = accounts.authenticate(cur, username.strip(), password, client=client_address())
+            except accounts.LoginThrottled as exc:  # says when to retry
+                st.error(str(exc))
+                return
             if token:
                 st.session_state[TOKEN] = token
                 st.rerun()
             st.error("Tên đăng nhập hoặc mật khẩu không đúng.")
+
+
+def client_address() -> str | None:
+    """The visitor's IP address for the per-client login throttle (None on localhost, where
+    only the per-account throttle applies)."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no client context (bare mode)
+        return None
+    return address if isinstance(address, str) and address else None
 
 
 def _first_admin(cur) -> None:
@@ -51,14 +65,19 @@ def _first_admin(cur) -> None:
     with st.form("first_admin", border=True):
         username = st.text_input("Tên đăng nhập", value="admin")
         full_name = st.text_input("Họ và tên")
-        password = st.text_input("Mật khẩu (ít nhất 8 ký tự)", type="password")
+        password = st.text_input("Mật khẩu (ít nhất 8 ký tự, không tính khoảng trắng)", type="password")
         if st.form_submit_button("Tạo tài khoản", type="primary"):
             try:
                 accounts.create_user(cur, username.strip(), password, "admin", None, full_name)
             except ValueError as exc:
                 st.error(str(exc))
                 return
-            st.session_state[TOKEN] = accounts.authenticate(cur, username.strip(), password)
+            try:
+                st.session_state[TOKEN] = accounts.authenticate(cur, username.strip(), password,
+                                                                client=client_address())
+            except accounts.LoginThrottled as exc:
+                st.error(str(exc))
+                return
             st.rerun()
 
 

@@ -155,7 +155,9 @@ def procedure_info(data_version: tuple, code: str) -> tuple[str, str | None]:
     return drill.procedure_info(cursor(), code)
 
 
-@st.cache_data(show_spinner=False, max_entries=1024)
-def province_of(data_version: tuple, code: str) -> str | None:
-    rows = cursor().execute("SELECT province_code FROM units WHERE code = ?", [code]).fetchall()
-    return rows[0][0] if rows else None
+@st.cache_data(show_spinner=False, max_entries=256)
+def provinces_of(data_version: tuple, codes: tuple[str, ...]) -> frozenset[str]:
+    """The provinces these units belong to (for the sidebar's province list of a scoped user)."""
+    rows = cursor().execute("SELECT DISTINCT province_code FROM units WHERE list_contains(?::VARCHAR[], code)",
+                            [list(codes)]).fetchall()
+    return frozenset(code for (code,) in rows)

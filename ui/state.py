@@ -9,6 +9,7 @@ from datetime import date
 import streamlit as st
 
 from kpi.periods import Period, PeriodError, latest_complete_month, parse
+from loaders import accounts
 from ui import data
 
 PERIOD_KINDS = {"month": "Tháng", "quarter": "Quý", "year": "Năm", "range": "Khoảng ngày"}
@@ -22,10 +23,18 @@ class Selection:
     unit_name: str
     period: Period
     today: date
+    visible: frozenset[str] | None = None   # accounts.visible_units of the user; None: everything
 
     @property
     def is_province(self) -> bool:
         return self.unit == self.province
+
+    def sees(self, code: str) -> bool:
+        return self.visible is None or code in self.visible
+
+    def only_visible(self, rows: list[dict], key: str = "unit_code") -> list[dict]:
+        """The rows of units the user may see (the one rule, accounts.visible_units)."""
+        return rows if self.visible is None else [r for r in rows if r[key] in self.visible]
 
 
 def _param(name: str, default: str | None = None) -> str | None:
@@ -46,23 +55,24 @@ def default_period(today: date) -> Period:
     return latest
 
 
-def _scope(user) -> tuple[set[str] | None, set[str]]:
-    """(provinces fully visible or None for all, single communes visible) for a user."""
-    if user is None or (user.role == "admin" and user.unit_code is None):
-        return None, set()
-    scopes = [c for c in (user.unit_code, *(user.grants if user.role == "analyst" else ())) if c]
-    return {c for c in scopes if len(c) == 2}, {c for c in scopes if len(c) != 2}
+def scope() -> frozenset[str] | None:
+    """The units the logged-in user may see (None: all): accounts.visible_units, the one rule."""
+    from ui import auth
+
+    visible = accounts.visible_units(data.cursor(), auth.current())
+    return None if visible is None else frozenset(visible)
 
 
 def sidebar() -> Selection:
-    from ui import auth
-
     version = data.version()
     today = data.today()
-    full_provinces, single_communes = _scope(auth.current())
-    commune_province = {c: data.province_of(version, c) for c in single_communes}
-    provinces = [p for p in data.provinces(version)
-                 if full_provinces is None or p[0] in full_provinces or p[0] in commune_province.values()]
+    visible = scope()
+    all_provinces = data.provinces(version)
+    if visible is None:
+        provinces = all_provinces
+    else:
+        reachable = data.provinces_of(version, tuple(sorted(visible)))
+        provinces = [p for p in all_provinces if p[0] in reachable]
     if not provinces:
         st.error("Tài khoản chưa được gán đơn vị nào. Liên hệ quản trị viên.")
         st.stop()
@@ -76,10 +86,8 @@ def sidebar() -> Selection:
         province = st.selectbox("Tỉnh/thành phố", codes, index=codes.index(province),
                                 format_func=lambda c: names[c], key="sb_province")
         communes = data.communes(version, province)
-        if full_provinces is None or province in full_provinces:
-            commune_codes = [province] + [c for c, _ in communes]
-        else:
-            commune_codes = [c for c, _ in communes if c in single_communes]
+        commune_codes = ([province] if visible is None or province in visible else []) + [
+            c for c, _ in communes if visible is None or c in visible]
         commune_names = {province: "Toàn tỉnh"} | dict(communes)
         unit = _param("don_vi", commune_codes[0])
         if unit not in commune_codes:
@@ -91,7 +99,7 @@ def sidebar() -> Selection:
     st.query_params.update(chosen)
     st.session_state.update({f"chosen_{k}": v for k, v in chosen.items()})
     return Selection(province, names[province], unit,
-                     names[province] if unit == province else commune_names[unit], period, today)
+                     names[province] if unit == province else commune_names[unit], period, today, visible)
 
 
 def _period_picker(today: date) -> Period:

@@ -90,3 +90,94 @@ def test_empty_period_is_grey(golden_db):
     assert any("Chưa có dữ liệu" in i.value for i in at.info)
     commune_map = traces(figures(at)[0])
     assert list(commune_map) == ["Chưa có dữ liệu"]  # nothing on the colour scale, nothing as 0%
+
+
+# --- Scopes (issue 13 item 9): a user sees on the map, its table and its export only the units
+# they may view; the province total and the national map only where they may view the provinces.
+
+def people(db_path) -> dict[str, str]:
+    from loaders import accounts
+
+    from .conftest import login
+
+    con = store.connect(db_path)
+    accounts.create_user(con, "canbo", "canbo-1234", "officer", A, "Cán bộ Nghĩa Thọ")
+    accounts.create_user(con, "phantich", "phantich-1", "analyst", None, "Phân tích", grants=["21523"])
+    accounts.create_user(con, "lanhdao", "lanhdao-123", "leader", PROVINCE, "Lãnh đạo Nghệ An")
+    con.close()
+    return {name: login(db_path, name, password) for name, password in
+            (("canbo", "canbo-1234"), ("phantich", "phantich-1"), ("lanhdao", "lanhdao-123"))}
+
+
+def exports(monkeypatch) -> list:
+    """Every frame a page hands to an Excel button, as (file stem, frame)."""
+    from ui import widgets
+
+    seen, real = [], widgets.excel_button
+
+    def spy(frame, file_stem, *args, **kwargs):
+        seen.append((file_stem, frame))
+        return real(frame, file_stem, *args, **kwargs)
+
+    monkeypatch.setattr(widgets, "excel_button", spy)
+    return seen
+
+
+def scoped_run(token, **params):
+    at = app("map", token=token, **params)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_officer_sees_only_their_commune(golden_db, monkeypatch):
+    tokens = people(golden_db)
+    saved = exports(monkeypatch)
+    at = scoped_run(tokens["canbo"], tinh=PROVINCE, don_vi=PROVINCE, ky="2025-09")
+    commune_map = traces(figures(at)[0])
+    assert commune_map["Tỷ lệ hồ sơ xử lý hoàn toàn trực tuyến"]["locations"] == [A]
+    assert "Chưa có dữ liệu" not in commune_map  # no other commune, not even greyed out
+    assert list(at.dataframe[0].value["Mã"]) == [A]
+    assert not any("Toàn tỉnh" in m.value for m in at.markdown)
+    assert len(figures(at)) == 1  # no national map: no province is in the officer's scope
+    assert any("toàn quốc" in i.value.lower() for i in at.info)
+    assert [list(frame["Mã"]) for _stem, frame in saved] == [[A]]
+    unit_box = next(s for s in at.selectbox if s.label == "Xã/phường")
+    assert unit_box.options == ["Xã Nghĩa Thọ"]
+
+
+def test_analyst_granted_one_commune_sees_only_it(golden_db, monkeypatch):
+    tokens = people(golden_db)
+    saved = exports(monkeypatch)
+    at = scoped_run(tokens["phantich"], tinh="51", ky="2025-09")
+    assert at.title[0].value == "Bản đồ — Tỉnh Quảng Ngãi"
+    assert {c for t in figures(at)[0]["data"] for c in t["locations"]} == {"21523"}
+    assert list(at.dataframe[0].value["Mã"]) == ["21523"]
+    assert not any("Toàn tỉnh" in m.value for m in at.markdown)
+    assert len(figures(at)) == 1
+    assert [list(frame["Mã"]) for _stem, frame in saved] == [["21523"]]
+    # A URL naming a province outside the grant falls back to the granted one.
+    at = scoped_run(tokens["phantich"], tinh=PROVINCE, ky="2025-09")
+    assert at.title[0].value == "Bản đồ — Tỉnh Quảng Ngãi"
+    assert list(at.dataframe[0].value["Mã"]) == ["21523"]
+
+
+def test_leader_sees_their_province_and_only_it_nationally(golden_db, monkeypatch):
+    tokens = people(golden_db)
+    saved = exports(monkeypatch)
+    at = scoped_run(tokens["lanhdao"], tinh=PROVINCE, ky="2025-09")
+    con = store.connect(golden_db)
+    communes = {c for (c,) in con.execute("SELECT code FROM units WHERE province_code = '40' AND level = 'commune'")
+                .fetchall()}
+    con.close()
+    assert set(at.dataframe[0].value["Mã"]) == communes
+    assert any("Toàn tỉnh" in m.value for m in at.markdown)
+    commune_map, national = figures(at)
+    assert {c for t in national["data"] for c in t.get("locations", [])} == {PROVINCE}
+    assert [set(frame["Mã"]) for _stem, frame in saved] == [communes]
+
+
+def test_admin_still_sees_the_whole_country(golden_db):
+    at = run(tinh=PROVINCE, ky="2025-09")
+    national = figures(at)[1]
+    assert len({c for t in national["data"] for c in t.get("locations", [])}) == 34

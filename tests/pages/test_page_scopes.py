@@ -1,0 +1,108 @@
+"""Scopes on every page (issue 13 item 9), the login throttle and account validation as the
+visitor and the admin see them (items 10 and 12)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from streamlit.testing.v1 import AppTest
+
+from loaders import accounts, store
+
+from .conftest import ROOT, app, login
+from .test_map import exports, people
+
+PROVINCE, A = "40", "16969"
+
+
+def run(at):
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_overview_ranking_follows_the_scope(golden_db, monkeypatch):
+    tokens = people(golden_db)
+    saved = exports(monkeypatch)
+    at = run(app("overview", token=tokens["lanhdao"], tinh=PROVINCE, don_vi=PROVINCE, ky="2025-09"))
+    assert at.title[0].value == "Tổng quan chuyển đổi số — Tỉnh Nghệ An"
+    ranking = [frame for stem, frame in saved if stem.startswith("xep_hang")]
+    assert len(ranking) == 1 and ranking[0].height == 130
+    saved.clear()
+    # The officer asking for the province by URL gets their commune, no province figure, no ranking.
+    at = run(app("overview", token=tokens["canbo"], tinh=PROVINCE, don_vi=PROVINCE, ky="2025-09"))
+    assert at.title[0].value == "Tổng quan chuyển đổi số — Xã Nghĩa Thọ"
+    assert not [stem for stem, _frame in saved if stem.startswith("xep_hang")]
+    assert not any("xã/phường chưa đạt chỉ tiêu" in m.value for m in at.markdown)
+    at = run(app("overview", token=tokens["phantich"], tinh=PROVINCE, ky="2025-09"))
+    assert at.title[0].value == "Tổng quan chuyển đổi số — Xã Ba Tô"
+
+
+def test_reports_and_drilldown_follow_the_scope(golden_db):
+    tokens = people(golden_db)
+    at = run(app("reports", token=tokens["canbo"], tinh=PROVINCE, don_vi=PROVINCE, ky="2025-Q3"))
+    assert at.title[0].value == "Báo cáo định kỳ — Xã Nghĩa Thọ"
+    unit_box = next(s for s in at.selectbox if s.label == "Xã/phường")
+    assert unit_box.options == ["Xã Nghĩa Thọ"]
+    at = run(app("reports", token=tokens["phantich"], tinh="51", don_vi="51", ky="2025-Q3"))
+    assert at.title[0].value == "Báo cáo định kỳ — Xã Ba Tô"
+    at = run(app("drilldown", token=tokens["canbo"], tinh=PROVINCE, don_vi=PROVINCE, ky="2025-09", theo="xa"))
+    assert at.title[0].value == "Phân tích chi tiết — Xã Nghĩa Thọ"
+    assert not any(h.value == "Theo xã/phường" for h in at.subheader)
+
+
+def login_page():
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+
+
+def submit(at, username, password):
+    at.text_input[0].input(username)
+    at.text_input[1].input(password)
+    at.button[0].click()
+    return run(at)
+
+
+def test_login_page_says_when_a_locked_account_may_retry(golden_db, monkeypatch):
+    now = [datetime(2025, 11, 15, 9, 0)]
+    monkeypatch.setattr(accounts, "clock", lambda: now[0])
+    at = run(login_page())
+    for _ in range(accounts.ACCOUNT_LIMIT):
+        submit(at, "admin", "sai-mat-khau")
+        assert at.error[0].value == "Tên đăng nhập hoặc mật khẩu không đúng."
+        now[0] += timedelta(minutes=2)
+    submit(at, "admin", "matkhau-quantri")
+    assert at.error[0].value.startswith("Tạm khóa đăng nhập tài khoản «admin»")
+    assert "thử lại sau 09:" in at.error[0].value
+    assert "kpi_token" not in at.session_state
+    # The same answer for a name that does not exist, and a too long password is just wrong.
+    for _ in range(accounts.ACCOUNT_LIMIT):
+        submit(at, "khong-co-ai", "x" * 100)
+        assert at.error[0].value == "Tên đăng nhập hoặc mật khẩu không đúng."
+        now[0] += timedelta(minutes=2)
+    submit(at, "khong-co-ai", "bat-ky")
+    assert at.error[0].value.startswith("Tạm khóa đăng nhập tài khoản «khong-co-ai»")
+    now[0] += timedelta(minutes=20)
+    submit(at, "admin", "matkhau-quantri")
+    assert not at.error
+
+
+def test_admin_page_shows_validation_errors(golden_db):
+    at = run(app("admin"))
+    form = {t.label: t for t in at.text_input}
+    form["Tên đăng nhập"].input("")
+    form["Mật khẩu ban đầu"].input("        ")
+    next(b for b in at.button if b.label == "Tạo" or getattr(b.proto, "label", "") == "Tạo").click()
+    run(at)
+    assert any("Tên đăng nhập «» không hợp lệ" in e.value for e in at.error)
+    form = {t.label: t for t in at.text_input}
+    form["Tên đăng nhập"].input("canbo.moi")
+    form["Mật khẩu ban đầu"].input("canbo-moi-1")
+    form["Mã đơn vị (tỉnh 2 số hoặc xã 5 số)"].input("99999")
+    at.selectbox[0].set_value("officer")
+    next(b for b in at.button if b.label == "Tạo").click()
+    run(at)
+    assert any("«99999» không có trong danh mục" in e.value for e in at.error)
+    con = store.connect(golden_db)
+    assert con.execute("SELECT count(*) FROM users").fetchall() == [(1,)]
+    con.close()
+    assert login(golden_db, "", "        ") is None
