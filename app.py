@@ -36,4 +36,11 @@ pages = [p for p in PAGES if user.role in ("officer", "admin") or p.title != "T�
 if user.role == "admin":
     pages.append(ADMIN_PAGE)
 auth.sidebar_account(user)
-st.navigation(pages, position="sidebar").run()
+try:
+    st.navigation(pages, position="sidebar").run()
+except Exception:
+    # The visitor gets a Vietnamese notice; Streamlit then logs the details and, with
+    # client.showErrorDetails = "none" (.streamlit/config.toml), shows no traceback or message.
+    st.error("Đã xảy ra lỗi khi hiển thị trang này. Chi tiết đã được ghi vào nhật ký máy chủ; "
+             "vui lòng thử lại hoặc báo quản trị viên.", icon=":material/error:")
+    raise

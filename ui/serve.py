@@ -25,7 +25,10 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = ["run", str(APP), "--browser.gatherUsageStats", "false", *(argv if argv is not None else sys.argv[1:])]
+    # No error details for visitors even if .streamlit/config.toml is missing (a later
+    # --client.showErrorDetails in argv still wins, e.g. "full" while developing).
+    args = ["run", str(APP), "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "none",
+            *(argv if argv is not None else sys.argv[1:])]
     return cli.main(args, standalone_mode=False) or 0
 
 

@@ -106,3 +106,29 @@ def test_admin_page_shows_validation_errors(golden_db):
     assert con.execute("SELECT count(*) FROM users").fetchall() == [(1,)]
     con.close()
     assert login(golden_db, "", "        ") is None
+
+
+def test_no_error_details_reach_the_visitor(golden_db, monkeypatch):
+    from ui import data
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("bí mật: /duong/dan/noi/bo SELECT password_hash")
+
+    monkeypatch.setattr(data, "kpis", broken)
+    # As ui.serve runs it: app.py's st.navigation runs the page (not Streamlit's pages/ folder mode).
+    from streamlit.runtime.pages_manager import PagesManager
+
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
+    at = app(None, tinh=PROVINCE, ky="2025-09")  # the default page: the overview
+    at.run()
+    assert at.exception, "the error still reaches Streamlit (and its log)"
+    shown = " ".join(f"{e.message} {e.type} {' '.join(e.stack_trace)}" for e in at.exception)
+    assert "bí mật" not in shown and "RuntimeError" not in shown and "password_hash" not in shown
+    assert any(e.value.startswith("Đã xảy ra lỗi khi hiển thị trang này") for e in at.error)
+
+
+def test_streamlit_config_hides_error_details():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["showErrorDetails"] == "none"
