@@ -36,7 +36,7 @@ from pathlib import Path
 
 import duckdb
 
-from loaders import store
+from loaders import sqlquote, store
 
 MANIFEST = "manifest.json"
 SEEDED = {"units", "targets", "meta"}  # filled by store.connect in every new store
@@ -53,16 +53,22 @@ def _tables(con) -> list[str]:
 
 
 def _counts(con) -> dict[str, int]:
-    return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in _tables(con)}
+    return {t: con.execute(f"SELECT count(*) FROM {sqlquote.identifier(t)}").fetchall()[0][0] for t in _tables(con)}
 
 
 def _sql_text(path: Path) -> str:
-    return str(path).replace("'", "''")
+    """`path` as a SQL literal (EXPORT/IMPORT DATABASE take no parameter): quotes doubled,
+    control characters refused with a Vietnamese message."""
+    try:
+        return sqlquote.literal(path, "Đường dẫn bản sao lưu")
+    except sqlquote.UnsafeSQLText as exc:
+        raise BackupError(str(exc)) from None
 
 
 def create(con: duckdb.DuckDBPyConnection, out: str | os.PathLike) -> dict:
     """Export the whole store to the new folder `out`; returns the manifest."""
     out = Path(out)
+    _sql_text(out.with_name(out.name + ".partial"))  # refuse a bad path before touching the disk
     if out.exists() and any(out.iterdir()):
         raise BackupError(f"Thư mục «{out}» đã có dữ liệu: hãy chọn một thư mục mới cho bản sao lưu.")
     partial = out.with_name(out.name + ".partial")
@@ -72,7 +78,7 @@ def create(con: duckdb.DuckDBPyConnection, out: str | os.PathLike) -> dict:
     try:
         counts = _counts(con)
         batches = con.execute("SELECT coalesce(max(batch_id), 0), count(*) FROM batches").fetchall()[0]
-        con.execute(f"EXPORT DATABASE '{_sql_text(partial)}' (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"EXPORT DATABASE {_sql_text(partial)} (FORMAT parquet, COMPRESSION zstd)")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -123,6 +129,7 @@ def _open(db: Path) -> duckdb.DuckDBPyConnection:
 def restore(source: str | os.PathLike, db: str | os.PathLike, force: bool = False) -> dict:
     """Replace the store at `db` with the backup in `source`; returns the manifest."""
     source, db = Path(source), Path(db)
+    _sql_text(source)
     manifest = read_manifest(source)
     if db.exists():
         held = user_data(db)
@@ -137,7 +144,7 @@ def restore(source: str | os.PathLike, db: str | os.PathLike, force: bool = Fals
     try:
         con = duckdb.connect(str(target))
         try:
-            con.execute(f"IMPORT DATABASE '{_sql_text(source)}'")
+            con.execute(f"IMPORT DATABASE {_sql_text(source)}")
             counts = _counts(con)
             wrong = {t: (counts.get(t), n) for t, n in manifest["tables"].items() if counts.get(t) != n}
             if wrong:

@@ -1,0 +1,121 @@
+"""Injection through paths and names (issue 13, items 13 and 14).
+
+SQL: a path that reaches DuckDB is a bound parameter or a quoted literal, never text spliced
+into a statement; the Parquet lake holds KPI data only (no accounts, sessions, audit log).
+Markdown/HTML: see the page tests below and tests/pages/test_injection_pages.py.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from loaders import backup, parquet_store, sqlquote, store
+from loaders.dossiers import load_dossier_file
+
+from .conftest import TODAY
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "$2b$12$SECRET-HASH-MUST-NOT-LEAK"
+
+
+def _with_user(con) -> None:
+    con.execute("INSERT INTO users (username, full_name, password_hash, role, active, created_at) "
+                "VALUES ('admin', 'Quản trị', ?, 'admin', TRUE, ?)", [SECRET, datetime.now()])
+    con.execute("INSERT INTO sessions VALUES ('tok', 'admin', now(), now())")
+
+
+def _payload_folder(tmp_path: Path) -> tuple[Path, Path]:
+    """An --out path that, spliced into `COPY t TO '<out>/t.parquet'`, would copy users elsewhere."""
+    leak = tmp_path / "leak.csv"
+    out = Path(f"{tmp_path}/lake' (FORMAT csv); COPY users TO '{leak}' (FORMAT csv); COPY units TO '{tmp_path}/x")
+    return out, leak
+
+
+def _every_file(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+def test_lake_export_to_a_hostile_path_writes_only_the_literal_folder(con, fixtures, tmp_path):
+    load_dossier_file(con, fixtures / "golden.csv", province="40", today=TODAY)
+    _with_user(con)
+    out, leak = _payload_folder(tmp_path)
+    counts = parquet_store.export(con, out)
+    assert not leak.exists()
+    files = _every_file(tmp_path)
+    assert files and all(out in f.parents for f in files), sorted(map(str, files - {f for f in files
+                                                                                   if out in f.parents}))
+    assert counts["dossiers"] == 10 and (out / "units.parquet").exists()
+    for secret_table in ("users", "sessions", "audit_log"):
+        assert secret_table not in counts and not (out / f"{secret_table}.parquet").exists()
+    for f in files:
+        assert SECRET.encode() not in f.read_bytes(), f
+    # and the lake reads back
+    lake = parquet_store.open_store(out)
+    assert lake.execute("SELECT count(*) FROM dossiers").fetchall() == [(10,)]
+
+
+def test_lake_export_cli_with_a_quote_in_the_path(fixtures, tmp_path):
+    db = tmp_path / "kpi.duckdb"
+    con = store.connect(db)
+    load_dossier_file(con, fixtures / "golden.csv", province="40", today=TODAY)
+    _with_user(con)
+    con.close()
+    out, leak = _payload_folder(tmp_path / "cli")
+    run = subprocess.run([sys.executable, "-m", "loaders.parquet_store", "export", "--db", str(db), "--out", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert not leak.exists() and (out / "dossiers").is_dir() and not (out / "users.parquet").exists()
+    assert "users" not in run.stdout
+
+
+def test_lake_export_refuses_control_characters_in_the_path(con, tmp_path):
+    for bad in ("lake\nx", "lake\x00x", "lake\x1b[2Jx"):
+        with pytest.raises(sqlquote.UnsafeSQLText, match="ký tự điều khiển"):
+            parquet_store.export(con, tmp_path / bad)
+    assert not list(tmp_path.iterdir())
+
+
+def test_open_store_ignores_foreign_files_in_the_lake(con, fixtures, tmp_path):
+    load_dossier_file(con, fixtures / "golden.csv", province="40", today=TODAY)
+    out = tmp_path / "la'ke"
+    parquet_store.export(con, out)
+    # a file whose name is SQL is not turned into a view named by it
+    (out / 'x AS SELECT 1; CREATE TABLE pwned AS SELECT 1; --"".parquet').write_bytes(
+        (out / "units.parquet").read_bytes())
+    lake = parquet_store.open_store(out)
+    names = {r[0] for r in lake.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert "pwned" not in names and "dossiers" in names and "units" in names
+
+
+def test_backup_paths_with_quotes_and_payloads(con, fixtures, tmp_path):
+    load_dossier_file(con, fixtures / "golden.csv", province="40", today=TODAY)
+    _with_user(con)
+    out, leak = _payload_folder(tmp_path)
+    manifest = backup.create(con, out)
+    assert not leak.exists() and (out / "manifest.json").exists() and manifest["tables"]["dossiers"] == 10
+    restored = tmp_path / "re'stored.duckdb"
+    backup.restore(out, restored)
+    check = store.connect(restored)
+    assert check.execute("SELECT count(*) FROM dossiers").fetchall() == [(10,)]
+    check.close()
+
+
+def test_backup_refuses_control_characters_with_a_vietnamese_message(con, tmp_path):
+    with pytest.raises(backup.BackupError, match="ký tự điều khiển"):
+        backup.create(con, tmp_path / "bak\x00x")
+    with pytest.raises(backup.BackupError, match="ký tự điều khiển"):
+        backup.create(con, tmp_path / "bak\nx")
+    assert not list(tmp_path.iterdir())
+
+
+def test_quoting_helpers():
+    assert sqlquote.literal("a'b") == "'a''b'"
+    assert sqlquote.identifier('t"x') == '"t""x"'
+    for bad in ("a\x00", "a\n", "a\r", "a\x7f", "a\u2028"):
+        with pytest.raises(sqlquote.UnsafeSQLText):
+            sqlquote.literal(bad)
