@@ -47,13 +47,13 @@ def _peek(path: str, _mtime: int, _size: int) -> tuple[tuple[str, ...], ...]:
     with open(path, "rb") as handle:
         head = handle.read(128 * 1024)
     if head[:4] == b"PK\x03\x04":
-        try:
-            import fastexcel
+        from loaders import xlsx_guard  # checked against the caps, then read in a memory-limited child
 
-            sheet = fastexcel.read_excel(path).load_sheet(0, header_row=None, n_rows=PEEK_ROWS, dtypes="string")
-            return tuple(tuple(c or "" for c in row) for row in sheet.to_polars().rows())
-        except Exception:  # noqa: BLE001 - not a readable workbook: no kind claims it
+        try:
+            sheet = xlsx_guard.read_sheet(path, n_rows=PEEK_ROWS)
+        except LoadError:  # refused or not a readable workbook: no kind claims it (the load says why)
             return ()
+        return tuple(tuple(c or "" for c in row) for row in sheet.rows())
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = head.decode("utf-16", errors="replace")
     else:

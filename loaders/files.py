@@ -352,14 +352,9 @@ def _parse_csv(path: Path, source: Path, sample: str, name: str, header_score, m
 
 
 def _read_xlsx(path: Path, name: str, header_score, min_score: int) -> RawTable:
-    import fastexcel
+    from loaders import xlsx_guard  # checked against the caps, then read in a memory-limited child
 
-    try:
-        reader = fastexcel.read_excel(str(path))
-        sheet = reader.load_sheet(0, header_row=None, dtypes="string")
-        frame = sheet.to_polars()
-    except Exception:  # noqa: BLE001 - any parse failure means "not a readable workbook"
-        raise _not_a_workbook(path, name) from None
+    frame = xlsx_guard.read_sheet(path, name)
     rows = frame.head(HEADER_SEARCH_ROWS).rows()
     if not rows:
         raise LoadError(f"Tệp «{name}» trống, không có dữ liệu.")

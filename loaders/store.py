@@ -185,6 +185,9 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
     con.execute("SET enable_progress_bar = false")  # no bar drawn on the terminal of a CLI load
     if not read_only:
         init_schema(con)
+    from loaders import limits  # the admin's caps on uploaded workbooks, kept in this store's meta
+
+    limits.use_store(con)
     return con
 
 
