@@ -5,8 +5,9 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from kpi import format as fmt
 from kpi.definitions import KPIS
-from loaders import accounts, store
+from loaders import accounts, limits, store
 from loaders.store import query_pl
 from ui import auth, data, widgets
 
@@ -71,6 +72,26 @@ if st.button("Lưu chỉ tiêu", type="primary"):
         st.error(f"Không lưu được: {exc}")
     finally:
         store.WRITE_LOCK.release()
+
+st.subheader("Giới hạn tệp tải lên")
+st.caption("Tệp vượt một giới hạn bị từ chối ngay, trước khi đọc, để một tệp lỗi hoặc cố ý phá hoại không làm "
+           "dừng dịch vụ. Thứ tự áp dụng: mặc định < biến môi trường KPI_MAX_… < giá trị lưu ở đây.")
+in_force = limits.get_limits(cur).as_dict()
+with st.form("upload_limits", border=True):
+    chosen = {name: st.number_input(limits.LABELS[name], min_value=1, value=int(value), step=1,
+                                    format="%d", key=f"limit_{name}")
+              for name, value in in_force.items()}
+    if st.form_submit_button("Lưu giới hạn", type="primary"):
+        changed = {name: int(value) for name, value in chosen.items() if int(value) != in_force[name]}
+        try:
+            with store.WRITE_LOCK:
+                for name, value in changed.items():
+                    limits.set_limit(cur, name, value)
+                    accounts.log(cur, user.username, "set_limit", f"{name} = {value}")
+            st.success(f"Đã lưu {fmt.number(len(changed))} giới hạn." if changed
+                       else "Không có giới hạn nào thay đổi.")
+        except ValueError as exc:
+            st.error(str(exc))
 
 st.subheader("Nhật ký thao tác")
 log = query_pl(cur, "SELECT logged_at, username, action, detail FROM audit_log ORDER BY logged_at DESC LIMIT 500")

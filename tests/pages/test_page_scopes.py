@@ -132,3 +132,23 @@ def test_streamlit_config_hides_error_details():
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["client"]["showErrorDetails"] == "none"
+
+
+def test_admin_sets_upload_caps_and_they_are_audited(golden_db):
+    from loaders import limits
+
+    at = run(app("admin"))
+    boxes = {n.label: n for n in at.number_input}
+    rows = boxes[limits.LABELS["max_rows"]]
+    assert rows.value == limits.Limits().max_rows
+    rows.set_value(500_000)
+    next(b for b in at.button if b.label == "Lưu giới hạn").click()
+    run(at)
+    assert any(s.value == "Đã lưu 1 giới hạn." for s in at.success)
+    con = store.connect(golden_db)
+    try:
+        assert limits.get_limits(con).max_rows == 500_000
+        assert con.execute("SELECT detail FROM audit_log WHERE action = 'set_limit'").fetchall() == [
+            ("max_rows = 500000",)]
+    finally:
+        con.close()
