@@ -20,6 +20,9 @@ class KpiDef:
     formula: str                  # Vietnamese, shown where a figure is traced
     higher_is_better: bool = True
     annualised: bool = False      # value x 365 / days in the period
+    # A count that must be positive for the KPI to have data behind it (dossiers_per_service:
+    # dossiers received in the period); without it the KPI is "no data", not 0.
+    requires: str | None = None
 
     def value(self, numerator: float | None, denominator: float | None, period: Period) -> float | None:
         if numerator is None:
@@ -55,10 +58,12 @@ KPIS: dict[str, KpiDef] = {k.id: k for k in (
            "Dịch vụ trong danh mục của đơn vị (toàn trình + một phần)"),
     KpiDef("full_online_services_on_portal", "DVCTT toàn trình trên Cổng DVCQG", "services_full_on_portal", None,
            "count", "catalogue", "Dịch vụ toàn trình được công khai trên Cổng Dịch vụ công quốc gia"),
-    KpiDef("dossiers_per_service", "Hồ sơ trực tuyến bình quân mỗi dịch vụ (năm)", "received_online",
+    # Numerator and data check count only the dossiers of units that have a catalogue (a province
+    # without its own: its communes with one), so both sides cover the same units (DOMAIN.md).
+    KpiDef("dossiers_per_service", "Hồ sơ trực tuyến bình quân mỗi dịch vụ (năm)", "catalogued_received_online",
            "services_counted", "ratio", "dossier+catalogue",
            "Hồ sơ trực tuyến trong kỳ / dịch vụ không được miễn chỉ tiêu, quy ra năm (× 365 / số ngày của kỳ)",
-           annualised=True),
+           annualised=True, requires="catalogued_received"),
     KpiDef("location_free_rate", "Tỷ lệ TTHC không phụ thuộc địa giới hành chính", "services_location_free",
            "services_listed", "rate", "catalogue", "TTHC thực hiện không phụ thuộc địa giới / tổng TTHC trong danh mục"),
     KpiDef("business_online_rate", "Tỷ lệ TTHC liên quan doanh nghiệp được cung cấp trực tuyến",

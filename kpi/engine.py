@@ -109,24 +109,30 @@ def dossier_components(con, q: Query) -> pl.DataFrame:
 
 
 def overdue_open(con, q: Query) -> pl.DataFrame:
-    """Open dossiers past their due date as of the period's end, per dimension value; 0 (not
-    "no data") wherever the units have any dossier at all.
+    """Open dossiers past their due date as of the period's end, per dimension value: 0
+    where the value has a dossier received on or before the as-of day (any time before,
+    not only in the period) and none is overdue; no row at all ("no data", not 0) where
+    no dossier was received by then.
 
     The conditions sit in WHERE, so DuckDB filters while it scans and aggregates only the
     few overdue rows (a FILTER clause made it aggregate every dossier of the province: 4x
-    slower at 20M rows); which values have dossiers at all comes from the monthly facts,
-    which hold the same dossiers. A channel filter is not in the facts: that case reads
-    the rows for both."""
+    slower at 20M rows); which values have a dossier by the as-of day comes from the
+    monthly facts for the whole months before it and from the rows of its own month. A
+    channel filter is not in the facts: that case reads the rows for both."""
     dim = q.dimension
     where, params = _where(q, None)
     params["asof"] = q.period.as_of(q.today)
     if (q.filters or {}).get("channel"):
         return query_pl(
-            con, f"SELECT {dim}, {OVERDUE_OPEN_SQL} AS overdue_open FROM dossiers WHERE {where} GROUP BY {dim}", params)
+            con, f"""SELECT {dim}, {OVERDUE_OPEN_SQL} AS overdue_open FROM dossiers
+                     WHERE {where} AND received_date <= $asof GROUP BY {dim}""", params)
     return query_pl(
         con,
         f"""SELECT p.{dim}, coalesce(o.n, 0)::BIGINT AS overdue_open
-            FROM (SELECT DISTINCT {dim} FROM fact_received WHERE {where}) p
+            FROM (SELECT DISTINCT {dim} FROM fact_received WHERE {where} AND month < date_trunc('month', $asof)
+                  UNION
+                  SELECT DISTINCT {dim} FROM dossiers
+                  WHERE {where} AND received_date BETWEEN date_trunc('month', $asof) AND $asof) p
             LEFT JOIN (SELECT {dim}, count(*) AS n FROM dossiers WHERE {where} AND {OVERDUE_OPEN_WHERE}
                        GROUP BY {dim}) o ON p.{dim} IS NOT DISTINCT FROM o.{dim}""",
         params,
@@ -143,15 +149,21 @@ def _outer(frames: list[pl.DataFrame], dim: str) -> pl.DataFrame:
 
 Provider = Callable[[duckdb.DuckDBPyConnection, Query], pl.DataFrame]
 PROVIDERS: list[Provider] = [dossier_components]
-# Providers whose group figure is not the sum of its members (a province's own catalogue).
-GROUP_PROVIDERS: list[Callable[[duckdb.DuckDBPyConnection, Query], dict]] = []
+# Group figures that are not the sum of the members' (a province's own catalogue): called
+# with the query and the merged per-unit counts, they return counts that replace the sums.
+GROUP_PROVIDERS: list[Callable[[duckdb.DuckDBPyConnection, Query, pl.DataFrame], dict]] = []
+# Counts derived per unit from the merged counts of several providers (the online dossiers
+# of a unit that has a catalogue): frame -> frame with the added columns.
+DERIVED: list[Callable[[pl.DataFrame], pl.DataFrame]] = []
 
 
-def register_provider(provider: Provider, group: Callable | None = None) -> None:
+def register_provider(provider: Provider, group: Callable | None = None, derive: Callable | None = None) -> None:
     if provider not in PROVIDERS:
         PROVIDERS.append(provider)
     if group and group not in GROUP_PROVIDERS:
         GROUP_PROVIDERS.append(group)
+    if derive and derive not in DERIVED:
+        DERIVED.append(derive)
 
 
 def components(con, q: Query) -> pl.DataFrame:
@@ -166,9 +178,13 @@ def components(con, q: Query) -> pl.DataFrame:
                         how="diagonal")
     sums = [pl.when(pl.col(c).is_null().all()).then(None).otherwise(pl.col(c).sum()).alias(c)
             for c in stacked.columns if c != q.dimension]
-    return _replaced(stacked.group_by(q.dimension, maintain_order=True).agg(sums))
+    merged = _replaced(stacked.group_by(q.dimension, maintain_order=True).agg(sums))
+    for derive in DERIVED:
+        merged = derive(merged)
+    return merged
 
 
+BASIS = "catalogue_basis"  # key of a group's counts naming the catalogue its figures come from
 REPLACES = "!"  # suffix of a provider's column that replaces the others' sum (see _replaced)
 
 
@@ -199,6 +215,7 @@ class KpiValue:
     target_op: str | None = None
     target_deadline: date | None = None
     plan: str | None = None
+    basis: str | None = None       # what a catalogue figure is taken from ("tổng danh mục của 2 xã/phường")
 
     def public(self) -> dict:
         """The CLI's JSON record (DOMAIN.md's KPI ids)."""
@@ -218,6 +235,8 @@ def _num(row: dict, name: str | None) -> float | None:
 def evaluate(defn: KpiDef, counts: dict, period: Period) -> tuple[float | None, float | None, float | None]:
     numerator = _num(counts, defn.numerator)
     denominator = _num(counts, defn.denominator)
+    if defn.requires is not None and not counts.get(defn.requires):
+        return None, None, denominator  # no dossier data behind it: "no data", not 0
     if defn.denominator is not None and numerator is None and denominator:
         numerator = 0
     return defn.value(numerator, denominator, period), numerator, denominator
@@ -237,6 +256,7 @@ def kpi_values(counts: dict, unit: tuple[str, str], province_code: str, period: 
             status=status(value, target, period.start, period.end, defn.kind == "rate"),
             label=defn.label, target_op=target.op if target else None,
             target_deadline=target.deadline if target else None, plan=target.plan_slug if target else None,
+            basis=counts.get(BASIS) if "catalogue" in defn.source else None,
         ))
     return out
 
@@ -270,7 +290,7 @@ def compute(
     targets = load_targets(con)
     group_counts = pooled(per_unit, "unit_code")
     for group in GROUP_PROVIDERS:
-        group_counts.update(group(con, q) or {})
+        group_counts.update(group(con, q, per_unit) or {})
     rows = kpi_values(group_counts, (unit.code, unit.full_name), unit.province_code, period, targets, kpis)
     if by == "commune" and unit.is_province:
         lookup = {r["unit_code"]: r for r in per_unit.iter_rows(named=True)}

@@ -14,16 +14,16 @@ what no other provider covers for the same unit and month:
   Tổng số; overdue_open = đang giải quyết Quá hạn, only from the report whose period ends
   where the query period ends (it is a position at that date, so it replaces the open
   overdue dossiers the unit's rows of earlier months give instead of adding to them).
-- Catalogue: the unit's current catalogue (a snapshot, whatever the period). For a
-  province, the service counts (online_services, its toàn trình / một phần split,
-  full_online_services_on_portal, the dossiers_per_service denominator) are those of its
-  own catalogue when it has one; otherwise the distinct procedures of its communes'
-  catalogues (a procedure offered by 100 communes is one service of the province, so
-  "≥ 1,000 dossiers per service per province" keeps its scale): a procedure counts at the
-  best level and on the portal if any catalogue says so, and as exempt only if all do.
-  The rates (location_free_rate, business_online_rate) stay pooled over the communes (sum
-  over sum, DOMAIN's rule for groups), or come from the province's own catalogue. Their
-  denominators (services_listed, business_services) are therefore not the service count.
+- Catalogue: the unit's current catalogue (a snapshot, whatever the period), each (unit,
+  procedure) row counted once. A province's catalogue figures (DOMAIN.md "Catalogue
+  figures of a province") come from its own catalogue alone when one was loaded for the
+  province itself; otherwise they pool its communes' rows: online_services = the number
+  of rows (split toàn trình / một phần), full_online_services_on_portal = rows that are
+  toàn trình and published (both flags of the same row), the rates = matching rows / rows.
+  dossiers_per_service = online dossiers of the units that have a catalogue / the sum of
+  their non-exempt rows (`catalogued_received_online`, derived per unit; the province's
+  own catalogue covers all of its dossiers). `catalogue_basis` names what the figures
+  come from ("danh mục của tỉnh", "tổng danh mục của N xã/phường").
 - Archive: archive items at the end of the period (each unit's latest month ending by
   then), documents summed over the months lying within the period; pooled by the engine.
 """
@@ -35,7 +35,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from kpi.engine import REPLACES, Query, members, register_provider, scope
+from kpi.engine import BASIS, REPLACES, Query, members, register_provider, scope
 from kpi.periods import parse
 from kpi.targets import plans
 from loaders.store import query_pl
@@ -45,8 +45,9 @@ TEMPLATE_COMPONENTS = ("received", "received_online", "finished", "finished_on_t
 CATALOGUE_COMPONENTS = ("services", "services_full", "services_partial", "services_full_on_portal",
                         "services_counted", "services_listed", "services_location_free", "business_services",
                         "business_services_online")
-# What a province without its own catalogue counts once per distinct procedure.
-DISTINCT_COMPONENTS = ("services", "services_full", "services_partial", "services_full_on_portal", "services_counted")
+# Dossier counts of the units that have a catalogue: dossiers_per_service's numerator and data check.
+CATALOGUED = {"catalogued_received_online": "received_online", "catalogued_received": "received"}
+PROVINCE_BASIS = "danh mục của tỉnh"
 
 _SCOPE = "province_code = $province AND unit_code IN (SELECT unnest($units))"
 
@@ -141,46 +142,79 @@ def _catalogue_where(q: Query) -> tuple[str, dict]:
     return where, params
 
 
+def _rows(where: str) -> str:
+    """The current catalogue rows, each (unit, procedure) once (the latest batch's)."""
+    return f"""(SELECT * FROM catalogue_services WHERE {where}
+              QUALIFY row_number() OVER (PARTITION BY unit_code, coalesce(procedure_code, lower(procedure_name))
+                                         ORDER BY batch_id DESC, source_row DESC) = 1)"""
+
+
 def catalogue_components(con: duckdb.DuckDBPyConnection, q: Query) -> pl.DataFrame | None:
     if not _by_unit_only(q, ("field", "procedure_code", "channel")):
         return None
     where, params = _catalogue_where(q)
-    frame = query_pl(con, f"SELECT unit_code, {_COUNTS} FROM catalogue_services WHERE {where} GROUP BY unit_code",
-                     params)
+    frame = query_pl(con, f"SELECT unit_code, {_COUNTS} FROM {_rows(where)} GROUP BY unit_code", params)
     return frame if frame.height else None
 
 
-def catalogue_group(con: duckdb.DuckDBPyConnection, q: Query) -> dict:
-    """A province's catalogue figures: all from its own catalogue, else the service counts
-    from the distinct procedures of its communes' catalogues (see the module docstring)."""
+def catalogued_dossiers(counts: pl.DataFrame) -> pl.DataFrame:
+    """Per unit: its dossier counts where it has a catalogue (`services` is counted for every
+    unit with catalogue rows), else null, so a group's dossiers_per_service divides the
+    dossiers of the units with a catalogue by their services only."""
+    has = pl.col("services").is_not_null() if "services" in counts.columns else pl.lit(False)
+    return counts.with_columns(
+        pl.when(has).then(pl.col(src) if src in counts.columns else pl.lit(None, dtype=pl.Float64))
+        .otherwise(None).cast(pl.Float64).alias(name)
+        for name, src in CATALOGUED.items())
+
+
+def _basis(con: duckdb.DuckDBPyConnection, q: Query) -> tuple[str | None, bool]:
+    """(basis text, own catalogue?) of a unit's catalogue figures under the query's filters."""
+    where, params = _catalogue_where(q)
+    found = con.execute(f"""SELECT count(*) FILTER (WHERE unit_code = $own), count(DISTINCT unit_code)
+                            FROM catalogue_services WHERE {where}""", params | {"own": q.unit.code}).fetchall()[0]
+    own, units = found
+    if own:
+        return (PROVINCE_BASIS if q.unit.is_province else "danh mục của đơn vị"), True
+    if not units:
+        return None, False
+    return f"tổng danh mục của {units} xã/phường", False
+
+
+def catalogue_group(con: duckdb.DuckDBPyConnection, q: Query, per_unit: pl.DataFrame | None = None) -> dict:
+    """A province's catalogue figures: all from its own catalogue when it has one (and its
+    dossiers_per_service numerator is then all of its dossiers), else the sums of its
+    communes' counts that the engine pools; with the basis in words (engine.BASIS)."""
     if not q.unit.is_province or not _by_unit_only(q, ("field", "procedure_code", "channel")):
         return {}
-    where, params = _catalogue_where(q)
-    params["own"] = q.unit.code
-    has_own = con.execute(f"SELECT count(*) FROM catalogue_services WHERE {where} AND unit_code = $own",
-                          params).fetchall()[0][0]
-    if has_own:
-        rows = query_pl(con, f"SELECT {_COUNTS} FROM catalogue_services WHERE {where} AND unit_code = $own", params)
-        return {c: rows[c][0] for c in CATALOGUE_COMPONENTS}
-    params.pop("own")
-    rows = query_pl(con, f"""
-        WITH merged AS (
-            SELECT coalesce(procedure_code, lower(procedure_name)) AS procedure_key,
-                   bool_or(online) AS online,
-                   CASE WHEN bool_or(online AND level = 'full') THEN 'full'
-                        WHEN bool_or(online AND level = 'partial') THEN 'partial' END AS level,
-                   bool_or(on_portal) AS on_portal, bool_and(exempt) AS exempt,
-                   NULL::BOOLEAN AS location_free, NULL::BOOLEAN AS business
-            FROM catalogue_services WHERE {where} GROUP BY 1)
-        SELECT {_COUNTS}, count(*) AS listed FROM merged""", params)
-    if not rows["listed"][0]:
+    basis, own = _basis(con, q)
+    if basis is None:
         return {}
-    return {c: rows[c][0] for c in DISTINCT_COMPONENTS}
+    out = {BASIS: basis}
+    if own:
+        where, params = _catalogue_where(q)
+        params["own"] = q.unit.code
+        rows = query_pl(con, f"SELECT {_COUNTS} FROM {_rows(where + ' AND unit_code = $own')}", params)
+        out.update({c: rows[c][0] for c in CATALOGUE_COMPONENTS})
+        for name, src in CATALOGUED.items():
+            column = per_unit[src] if per_unit is not None and src in per_unit.columns else None
+            out[name] = None if column is None or column.is_null().all() else column.sum()
+    return out
+
+
+def catalogue_basis(con: duckdb.DuckDBPyConnection, unit_code: str, filters: dict | None = None) -> str | None:
+    """What a unit's catalogue figures are taken from, for pages to name it: "danh mục của
+    tỉnh" (the province's own list), "tổng danh mục của N xã/phường" (its communes' lists
+    pooled), "danh mục của đơn vị" (a commune's own); None without a catalogue."""
+    unit = scope(con, unit_code)
+    q = Query(parse(str(date.today().year)), unit, [m[0] for m in members(con, unit)], date.today(),
+              filters=filters)
+    return _basis(con, q)[0]
 
 
 def catalogue_counts(con: duckdb.DuckDBPyConnection, unit_code: str) -> dict:
-    """The catalogue components of one unit as the KPIs see them (a province: its group
-    figure, the rates' parts pooled over its communes); {} when no catalogue covers it."""
+    """The catalogue components of one unit as the KPIs see them (a province: its own
+    catalogue's, else the sums over its communes'); {} when no catalogue covers it."""
     unit = scope(con, unit_code)
     q = Query(parse(str(date.today().year)), unit, [m[0] for m in members(con, unit)], date.today())
     frame = catalogue_components(con, q)
@@ -189,7 +223,8 @@ def catalogue_counts(con: duckdb.DuckDBPyConnection, unit_code: str) -> dict:
     counts = {c: frame[c][0] for c in CATALOGUE_COMPONENTS} if frame.height == 1 and not unit.is_province else {}
     if unit.is_province:
         counts = {c: None if frame[c].is_null().all() else frame[c].sum() for c in CATALOGUE_COMPONENTS}
-        counts.update(catalogue_group(con, q))
+        group = catalogue_group(con, q)
+        counts.update({c: group[c] for c in CATALOGUE_COMPONENTS if c in group})
     return counts
 
 
@@ -238,5 +273,5 @@ def archive_components(con: duckdb.DuckDBPyConnection, q: Query) -> pl.DataFrame
 
 
 register_provider(template_components)
-register_provider(catalogue_components, group=catalogue_group)
+register_provider(catalogue_components, group=catalogue_group, derive=catalogued_dossiers)
 register_provider(archive_components)

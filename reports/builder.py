@@ -30,7 +30,8 @@ from kpi.targets import load_targets, pick, plans
 TREND_KPI = "full_online_rate"
 RANK_KPI = "full_online_rate"
 # Order of section I: the headline target first, then the other dossier KPIs, then the
-# catalogue and archive KPIs (shown only where they have a value or a target).
+# catalogue and archive KPIs (shown only where they have a value, a target or a source:
+# dossiers_per_service with a catalogue but no dossiers reads "Chưa có dữ liệu").
 ORDER = ["full_online_rate", "online_submission_rate", "e_result_rate", "data_reuse_rate", "digitisation_rate",
          "on_time_rate", "overdue_open", "received", "online_services", "full_online_services_on_portal",
          "dossiers_per_service", "location_free_rate", "business_online_rate", "archive_digitisation_rate",
@@ -365,8 +366,8 @@ def _kpi_lines(rows: list[KpiValue], targets, unit_code: str, province_code: str
         if row is None:
             continue
         defn = KPIS[kid]
-        if defn.source != "dossier" and row.value is None and row.target is None:
-            continue
+        if defn.source != "dossier" and row.value is None and row.target is None and row.denominator is None:
+            continue  # no catalogue or archive data at all; with a catalogue but no dossiers: "no data"
         chosen = pick(targets, kid, unit_code, province_code, defn.kind == "rate", period.end)
         lines.append(KpiLine(
             kpi=kid, label=defn.label, kind=defn.kind, value=row.value, numerator=row.numerator,
