@@ -84,7 +84,8 @@ def table(rows) -> str:
     lines = []
     for r in rows:
         target = "" if r.target is None else f"chỉ tiêu {r.target_op} {show_value(r.kpi, r.target)}"
-        nd = "" if r.denominator is None else f" ({fmt.number(r.numerator)}/{fmt.number(r.denominator)})"
+        nd = ("" if r.denominator is None or r.numerator is None
+              else f" ({fmt.number(r.numerator)}/{fmt.number(r.denominator)})")
         lines.append(
             f"{r.unit_code:>5} {r.unit_name[:28]:<28} {r.period:<10} {KPIS[r.kpi].label[:45]:<45} "
             f"{show_value(r.kpi, r.value):>16}{nd:<20} {target:<22} {STATUS_LABELS[r.status]}"

@@ -124,6 +124,10 @@ def test_province_catalogue_figures_pool_rows_golden(con, fixtures):
     assert catalogue_counts(con, PROVINCE)["services_counted"] == 4
     rows = compute(con, parse("2025-10"), PROVINCE, by="commune", today=TODAY, kpis=KPIS)
     assert {r.basis for r in rows if r.unit_code == PROVINCE} == {"tổng danh mục của 2 xã/phường"}
+    assert {r.basis for r in rows if r.unit_code == NT} == {None}
+    from ui.widgets import card
+    shown = card(next(r for r in rows if r.unit_code == PROVINCE and r.kpi == "online_services").__dict__)
+    assert "Theo tổng danh mục của 2 xã/phường" in shown
 
 
 def test_province_dossiers_per_service_counts_communes_with_a_catalogue(con, fixtures, tmp_path):

@@ -126,6 +126,8 @@ def test_cli_json_prints_null_and_no_data(tmp_path, fixtures, capsys):
     table = capsys.readouterr().out
     line = next(x for x in table.splitlines() if "quá hạn" in x)
     assert "Chưa có dữ liệu" in line and "Đạt" not in line
+    line = next(x for x in table.splitlines() if "mỗi dịch vụ" in x)
+    assert "Chưa có dữ liệu" in line and "/3)" not in line   # no "(Chưa có dữ liệu/3)" fraction
 
 
 def test_card_shows_no_data_not_zero(golden, fixtures):

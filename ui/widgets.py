@@ -64,6 +64,7 @@ def card(row: dict, trend: list[float | None] | None = None, note: str | None = 
   <div class="kpi-label">{html.escape(KPIS[kpi].label)}</div>
   <div class="kpi-value" style="color:{color}">{html.escape(value)}</div>
   <div class="kpi-fraction">{html.escape(fraction)}</div>
+  {f'<div class="kpi-fraction">Theo {html.escape(row["basis"])}</div>' if row.get("basis") else ''}
   <div class="kpi-target">{html.escape(target)}</div>
   <div class="kpi-status" style="background:{color}">{html.escape(STATUS_LABELS[status])}</div>
   <div class="kpi-spark">{spark}</div>
