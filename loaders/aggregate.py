@@ -537,7 +537,7 @@ def write_batch(con, *, kind: str, name: str, digest: str | None, province: str 
 
 
 def undo_hook(table: str, keys: tuple[str, ...]):
-    """The undo of a batch of `table` (for `batches.register_undo`): its rows go; the rows it
+    """The undo of a batch of `table` (named in `batches.UNDO`): its rows go; the rows it
     had replaced come back, or, where a later upload has since replaced its own rows, now
     count as replaced by that later upload."""
 

@@ -20,7 +20,6 @@ from pathlib import Path
 import polars as pl
 
 from loaders import aggregate as agg
-from loaders import batches
 from loaders.files import ROW, LoadError, file_hash, read_table
 
 TABLE = "archive_stats"
@@ -154,4 +153,5 @@ def _rows(con, layout: agg.Layout, cols, pairs, fixed, fixed_month, province, na
     return agg.reject_repeats(frame, "_unit_month", unit_label)
 
 
-batches.register_undo("archive", agg.undo_hook(TABLE, KEYS))
+# The undo of this kind's batches (listed in batches.UNDO, imported by name when needed).
+undo = agg.undo_hook(TABLE, KEYS)

@@ -8,7 +8,8 @@ puts the earlier version back. Monthly facts are recomputed for exactly the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -17,12 +18,26 @@ import duckdb
 from kpi.components import FINISHED_COMPONENTS, RECEIVED_COMPONENTS
 from loaders import accounts, store
 
-_UNDO_HOOKS: dict[str, callable] = {}
+# Every kind of batch -> (module, function) that removes a batch's rows of that kind and
+# brings back what it replaced. Declared here, in one place, and imported by name when an
+# undo needs it: an undo removes every kind's rows whatever this process has imported
+# (a registration on import left a catalogue batch "undone" with its rows still counted).
+UNDO = {
+    "dossiers": ("loaders.batches", "_undo_dossiers"),
+    "sql": ("loaders.batches", "_undo_dossiers"),
+    "template": ("loaders.template", "undo"),
+    "catalogue": ("loaders.catalogue", "undo"),
+    "archive": ("loaders.archive", "undo"),
+    "tasks": ("loaders.tasks", "undo"),
+}
 
 
-def register_undo(kind: str, hook) -> None:
-    """A source kind that keeps its own tables removes a batch's rows through this hook."""
-    _UNDO_HOOKS[kind] = hook
+def undo_function(kind: str) -> Callable[[duckdb.DuckDBPyConnection, int], dict]:
+    """The undo of a kind of batch (UNDO); UndoError for a kind nothing can undo."""
+    if kind not in UNDO:
+        raise UndoError(f"Không hoàn tác được lần tải loại «{kind}»: hệ thống không biết loại dữ liệu này.")
+    module, name = UNDO[kind]
+    return getattr(importlib.import_module(module), name)
 
 
 @contextmanager
@@ -95,10 +110,16 @@ def _mark_touched_from(con, source: str) -> None:
 REPLACE_PASS_ROWS = 5_000_000
 
 
-def replace_dossiers(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
+def replace_dossiers(con: duckdb.DuckDBPyConnection, batch_id: int, *, id_label: str = "Mã hồ sơ",
+                     raw: tuple[str, dict] | None = None) -> int:
     """The batch's rows are in `dossiers` already (inserted in the caller's transaction):
     move the earlier versions of the same dossiers to history and refresh
-    the facts they touch. Returns how many were replaced."""
+    the facts they touch. Returns how many were replaced.
+
+    A dossier stored for another unit moves only when the acting user may write that unit
+    too (no acting user: a system job, allowed); otherwise its row of this batch is taken
+    out and kept in rejected_rows (column `id_label`, cells from `raw`, an SQL expression
+    over the row `d` with its parameters), and nothing of it is replaced."""
     b = int(batch_id)
     con.execute("CREATE OR REPLACE TEMP TABLE touched (unit_code VARCHAR, province_code VARCHAR, month DATE)")
     _mark_touched_from(con, f"(SELECT * FROM dossiers WHERE batch_id = {b})")
@@ -113,6 +134,8 @@ def replace_dossiers(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
                     WHERE d.batch_id <> {b} {part} AND d.dossier_id IN
                     (SELECT dossier_id FROM dossiers WHERE batch_id = {b} {part})"""
             ).fetchall()[0][0]
+        if replaced and accounts.current_user() is not None:
+            replaced -= _refuse_moves(con, b, id_label, raw)
         if replaced:
             for part in _id_parts(passes):
                 con.execute(f"""DELETE FROM dossiers WHERE batch_id <> {b} {part} AND dossier_id IN
@@ -121,6 +144,39 @@ def replace_dossiers(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
         _mark_touched_from(con, f"(SELECT * FROM dossier_history WHERE superseded_by = {b})")
     refresh_facts(con)
     return replaced
+
+
+def _refuse_moves(con, b: int, id_label: str, raw: tuple[str, dict] | None) -> int:
+    """Rows of batch `b` whose dossier is stored for a unit the acting user may not write
+    (see replace_dossiers): rejected with their reason, their earlier versions left in
+    place. Only the replaced ids whose unit differs are looked at. Returns how many."""
+    user = accounts.current_user()
+    moved = f"""FROM dossier_history h JOIN dossiers d ON d.dossier_id = h.dossier_id AND d.batch_id = {b}
+                WHERE h.superseded_by = {b} AND h.unit_code <> d.unit_code"""
+    owners = [r[0] for r in con.execute(f"SELECT DISTINCT h.unit_code {moved}").fetchall()]
+    denied = [u for u in owners if not accounts.can_write(con, user, u)]
+    if not denied:
+        return 0
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE refused AS SELECT d.dossier_id, h.unit_code AS owner
+                    {moved} AND list_contains($denied, h.unit_code)""", {"denied": denied})
+    raw_sql, raw_params = raw or ("NULL", {})
+    con.execute(
+        f"""INSERT INTO rejected_rows
+            SELECT {b}, d.source_row, $label,
+                   'Cột «' || $label || '»: mã hồ sơ «' || left(d.dossier_id, 80) || '» đã thuộc '
+                   || coalesce(o.full_name, r.owner) || '; tài khoản «' || $user
+                   || '» không được ghi cho đơn vị đó nên không thể chuyển hồ sơ sang '
+                   || coalesce(n.full_name, d.unit_code),
+                   {raw_sql}
+            FROM refused r JOIN dossiers d ON d.batch_id = {b} AND d.dossier_id = r.dossier_id
+            LEFT JOIN units o ON o.code = r.owner LEFT JOIN units n ON n.code = d.unit_code
+            ORDER BY d.source_row""",
+        {"label": id_label, "user": user.username, **raw_params})
+    count = con.execute("SELECT count(*) FROM refused").fetchall()[0][0]
+    con.execute(f"DELETE FROM dossier_history WHERE superseded_by = {b} AND dossier_id IN (SELECT dossier_id FROM refused)")
+    con.execute(f"DELETE FROM dossiers WHERE batch_id = {b} AND dossier_id IN (SELECT dossier_id FROM refused)")
+    con.execute("DROP TABLE refused")
+    return count
 
 
 def _id_parts(passes: int) -> list[str]:
@@ -173,14 +229,10 @@ def _undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int, user: str | None)
     if status != "active":
         raise UndoError(f"Lần tải lên #{batch_id} đã được hoàn tác trước đó.")
     accounts.check_write(con, batch_unit_codes(con, batch_id), "hoàn tác lần tải lên")
+    undo = undo_function(kind)
     con.execute("BEGIN TRANSACTION")
     try:
-        counts = {"removed": 0, "restored": 0}
-        if kind in ("dossiers", "sql"):
-            counts = _undo_dossiers(con, batch_id)
-        hook = _UNDO_HOOKS.get(kind)
-        if hook:
-            counts.update(hook(con, batch_id) or {})
+        counts = {"removed": 0, "restored": 0, **(undo(con, batch_id) or {})}
         actor = accounts.current_user()
         user = user or (actor.username if actor else None)
         con.execute(
@@ -224,7 +276,49 @@ def _undo_dossiers(con, batch_id: int) -> dict:
         [batch_id, batch_id],
     )
     con.execute("DELETE FROM dossier_history WHERE batch_id = ?", [batch_id])
+    _undo_procedures(con, batch_id)
     con.execute("DROP TABLE gone")
     con.execute("DROP TABLE back")
     refresh_facts(con)
     return {"removed": removed, "restored": restored}
+
+
+def add_procedures(con, batch_id: int) -> None:
+    """The procedures a batch's dossiers name that the store does not know yet are added,
+    recorded as this batch's (procedures_added); a known procedure is never renamed by a
+    file (its rows keep the file's name and field in dossiers.procedure_name/field)."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE proc_new AS
+           SELECT procedure_code, any_value(procedure_name) AS procedure_name, any_value(field) AS field
+           FROM dossiers WHERE batch_id = ? AND procedure_code IS NOT NULL
+             AND procedure_code NOT IN (SELECT procedure_code FROM procedures)
+           GROUP BY procedure_code""", [batch_id])
+    con.execute("INSERT INTO procedures SELECT * FROM proc_new")
+    con.execute("INSERT INTO procedures_added SELECT procedure_code, ?::INTEGER FROM proc_new", [batch_id])
+    con.execute("DROP TABLE proc_new")
+
+
+def _undo_procedures(con, batch_id: int) -> None:
+    """After the batch's rows are gone (temp table `gone` holds them): the procedures added
+    by uploads that it added or used are removed when no dossier names them any more, else
+    kept as the earliest remaining upload that names them gave them."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE proc_undo AS SELECT procedure_code FROM procedures_added
+           WHERE batch_id = ? OR procedure_code IN (SELECT procedure_code FROM gone)""", [batch_id])
+    if not con.execute("SELECT count(*) FROM proc_undo").fetchall()[0][0]:
+        con.execute("DROP TABLE proc_undo")
+        return
+    con.execute("DELETE FROM procedures WHERE procedure_code IN (SELECT procedure_code FROM proc_undo)")
+    con.execute("DELETE FROM procedures_added WHERE procedure_code IN (SELECT procedure_code FROM proc_undo)")
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE proc_kept AS
+           SELECT procedure_code, min(batch_id) AS batch_id,
+                  arg_min(procedure_name, batch_id) AS procedure_name, arg_min(field, batch_id) AS field
+           FROM (SELECT procedure_code, procedure_name, field, batch_id FROM dossiers
+                 UNION ALL SELECT procedure_code, procedure_name, field, batch_id FROM dossier_history)
+           WHERE procedure_code IN (SELECT procedure_code FROM proc_undo)
+           GROUP BY procedure_code""")
+    con.execute("INSERT INTO procedures SELECT procedure_code, procedure_name, field FROM proc_kept")
+    con.execute("INSERT INTO procedures_added SELECT procedure_code, batch_id FROM proc_kept")
+    con.execute("DROP TABLE proc_kept")
+    con.execute("DROP TABLE proc_undo")

@@ -26,7 +26,6 @@ from pathlib import Path
 import polars as pl
 
 from loaders import aggregate as agg
-from loaders import batches
 from loaders.files import ROW, LoadError, file_hash, read_table
 from loaders.text import fold
 from loaders.values import parse_yes_no
@@ -194,4 +193,5 @@ def _rows(con, layout: agg.Layout, cols: dict[str, int], names: list[str], fixed
     return agg.finish_reasons(frame.with_columns(agg.reasons(checks)))
 
 
-batches.register_undo("catalogue", agg.undo_hook(TABLE, KEYS))
+# The undo of this kind's batches (listed in batches.UNDO, imported by name when needed).
+undo = agg.undo_hook(TABLE, KEYS)

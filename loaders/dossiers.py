@@ -605,6 +605,32 @@ def _write(con, frames: Iterable[pl.DataFrame], *, name: str, kind: str, file_ha
         staging.close()
 
 
+_CHANNEL_TEXT = {"online": "Trực tuyến", "direct": "Trực tiếp", "post": "Bưu chính công ích"}
+
+
+def _refused_raw(mapping: dict[str, str] | None) -> tuple[str, dict]:
+    """The cells of a stored row `d` as JSON under the file's headers, in the forms the
+    loader reads back (dd/mm/yyyy dates, Có/Không, channel names): the rejected-row file of
+    a row refused while writing. An SQL expression and its parameters (headers are values,
+    never SQL text)."""
+    mapping = mapping or {f: FIELDS[f][0] for f in STORE_COLUMNS if f in FIELDS}
+    parts, params = [], {}
+    for index, (field_name, header) in enumerate(mapping.items()):
+        if field_name not in STORE_COLUMNS:
+            continue
+        if field_name in DATES:
+            value = f"strftime(d.{field_name}, '%d/%m/%Y %H:%M')"
+        elif field_name in YES_NO:
+            value = f"CASE WHEN d.{field_name} THEN 'Có' WHEN NOT d.{field_name} THEN 'Không' END"
+        elif field_name == "channel":
+            value = "CASE d.channel " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _CHANNEL_TEXT.items()) + " END"
+        else:
+            value = f"d.{field_name}"
+        params[f"h{index}"] = header
+        parts.append(f"$h{index}, {value}")
+    return (f"json_object({', '.join(parts)})::VARCHAR" if parts else "NULL"), params
+
+
 def _commit(con, staging: _Staging, repeats: Repeats, *, name: str, kind: str, digest: str | None,
             province: str | None, user: str | None, mapping: dict[str, str] | None, period: str | None,
             rows_read: int, valid: int) -> LoadResult:
@@ -632,19 +658,20 @@ def _commit(con, staging: _Staging, repeats: Repeats, *, name: str, kind: str, d
             con.unregister("repeat_dropped")
         con.execute(f"INSERT INTO rejected_rows SELECT ?, row_no, column_name, reason, raw FROM {bad} ORDER BY row_no",
                     [batch_id])
-        replaced = batches.replace_dossiers(con, batch_id)
+        replaced = batches.replace_dossiers(con, batch_id, id_label=(mapping or {}).get("dossier_id", "Mã hồ sơ"),
+                                            raw=_refused_raw(mapping))
         con.execute("INSERT INTO batch_units SELECT ?, unit_code, count(*) FROM dossiers WHERE batch_id = ? "
                     "GROUP BY unit_code", [batch_id, batch_id])
-        con.execute(
-            """INSERT OR REPLACE INTO procedures
-               SELECT procedure_code, any_value(procedure_name), any_value(field) FROM dossiers
-               WHERE batch_id = ? AND procedure_code IS NOT NULL GROUP BY procedure_code""", [batch_id])
+        batches.add_procedures(con, batch_id)
         rejected = con.execute("SELECT row_no, column_name, reason FROM rejected_rows WHERE batch_id = ? "
                                "ORDER BY row_no", [batch_id]).fetchall()
-        batches.close_batch(con, batch_id, rows_read=rows_read, loaded=valid - duplicates, replaced=replaced,
+        # Rows rejected while writing (a dossier of a unit the user may not write, see
+        # batches.replace_dossiers) are those beyond the ones rejected while reading.
+        loaded = valid - duplicates - (len(rejected) - (rows_read - valid))
+        batches.close_batch(con, batch_id, rows_read=rows_read, loaded=loaded, replaced=replaced,
                             duplicates=duplicates, rejected=len(rejected))
     return LoadResult(
-        file=name, kind=kind, batch_id=batch_id, rows_read=rows_read, loaded=valid - duplicates,
+        file=name, kind=kind, batch_id=batch_id, rows_read=rows_read, loaded=loaded,
         replaced=replaced, duplicates=duplicates,
         rejected=[{"row": r, "column": c, "reason": why} for r, c, why in rejected],
         warnings=warnings, mapping=mapping or {},

@@ -66,6 +66,10 @@ CREATE TABLE IF NOT EXISTS procedures (
     procedure_name VARCHAR,
     field VARCHAR
 );
+CREATE TABLE IF NOT EXISTS procedures_added (  -- procedures an upload added (a file never renames one);
+    procedure_code VARCHAR PRIMARY KEY,        -- undoing that upload removes them when nothing uses them
+    batch_id INTEGER NOT NULL
+);
 CREATE SEQUENCE IF NOT EXISTS batch_seq START 1;
 CREATE TABLE IF NOT EXISTS batches (
     batch_id INTEGER PRIMARY KEY,

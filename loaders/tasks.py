@@ -18,7 +18,6 @@ import polars as pl
 from kpi.targets import plans
 from kpi.tasks import PILLARS, parse_deadline, pillar_label
 from loaders import aggregate as agg
-from loaders import batches
 from loaders.files import ROW, LoadError, file_hash, read_table
 
 TABLE = "plan_tasks"
@@ -150,4 +149,5 @@ def _unread_deadlines(frame: pl.DataFrame) -> list[str]:
             + " (nhiệm vụ vẫn được nạp, coi như chưa rõ thời hạn)."]
 
 
-batches.register_undo("tasks", agg.undo_hook(TABLE, KEYS))
+# The undo of this kind's batches (listed in batches.UNDO, imported by name when needed).
+undo = agg.undo_hook(TABLE, KEYS)

@@ -28,7 +28,6 @@ from pathlib import Path
 import polars as pl
 
 from loaders import aggregate as agg
-from loaders import batches
 from loaders.files import ROW, LoadError, file_hash, read_table
 from loaders.text import fold
 
@@ -261,4 +260,5 @@ def _check_total(frame: pl.DataFrame, totals: pl.DataFrame, figures, warnings: l
         warnings.append(f"Dòng «Tổng cộng» (dòng {total[ROW]}) không khớp với tổng các dòng: " + "; ".join(diffs) + ".")
 
 
-batches.register_undo("template", agg.undo_hook(TABLE, KEYS))
+# The undo of this kind's batches (listed in batches.UNDO, imported by name when needed).
+undo = agg.undo_hook(TABLE, KEYS)
