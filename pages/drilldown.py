@@ -15,6 +15,7 @@ from kpi import drill
 from kpi import format as fmt
 from kpi.definitions import KPIS
 from ui import data, state, widgets
+from ui.text import md
 
 MAIN_KPIS = ["received", "online_submission_rate", "full_online_rate", "e_result_rate", "on_time_rate",
              "overdue_open"]
@@ -91,26 +92,28 @@ def on_procedure() -> None:
 
 
 # --- Heading and breadcrumbs ------------------------------------------------------------------
-st.title(f"Phân tích chi tiết — {sel.unit_name}")
+st.title(f"Phân tích chi tiết — {md(sel.unit_name)}")
 st.caption(f"{sel.period.vi()} · số liệu tính đến {fmt.day(sel.period.as_of(sel.today))} · "
            "đường dẫn của trang giữ nguyên vị trí và bộ lọc, có thể gửi cho người khác.")
 
-crumbs = [(sel.province_name, lambda: to_unit(sel.province))]
+# (our label, the name from the data or the URL, action); only the name is escaped for Markdown
+crumbs = [("", sel.province_name, lambda: to_unit(sel.province))]
 if not sel.is_province:
-    crumbs.append((sel.unit_name, lambda: to_unit(sel.unit)))
+    crumbs.append(("", sel.unit_name, lambda: to_unit(sel.unit)))
 if field:
-    crumbs.append((f"Lĩnh vực: {field}", lambda: go(tthc=None, theo=None)))
+    crumbs.append(("Lĩnh vực: ", field, lambda: go(tthc=None, theo=None)))
 if procedure:
-    crumbs.append((f"Thủ tục: {procedure_label}", None))
+    crumbs.append(("Thủ tục: ", procedure_label, None))
 with st.container(horizontal=True, vertical_alignment="center", gap="small"):
     st.markdown(":material/account_tree: **Vị trí:**")
-    for i, (text, action) in enumerate(crumbs):
+    for i, (prefix, name, action) in enumerate(crumbs):
         if i:
             st.markdown("›")
         if i == len(crumbs) - 1:
-            st.markdown(f"**{text}**")
+            st.markdown(f"**{prefix}{md(name)}**")
         else:
-            st.button(text, key=f"crumb_{i}", type="tertiary", on_click=action, help="Quay lại cấp này")
+            st.button(f"{prefix}{md(name)}", key=f"crumb_{i}", type="tertiary", on_click=action,
+                      help="Quay lại cấp này")
 
 # --- Filters (engine filters: field, procedure, channel) -------------------------------------------
 fields = data.drill_choices(version, sel.unit, "field")
@@ -134,7 +137,7 @@ c3.selectbox("Kênh nộp", channels, index=channels.index(channel), key=f"f_cha
 own = {r["kpi"]: r for r in data.kpis(version, sel.period.label, sel.unit, None, today_iso, filters)}
 if not own["received"]["value"] and not own["overdue_open"]["value"] and all(
         own[k]["value"] is None for k in MAIN_KPIS if KPIS[k].kind == "rate"):
-    what = " › ".join(t for t, _ in crumbs)
+    what = " › ".join(prefix + name for prefix, name, _ in crumbs)  # plain text: empty_state escapes it
     widgets.empty_state(
         f"Chưa có hồ sơ của {what} cho {sel.period.vi().lower()}"
         + (f" (kênh {drill.CHANNEL_LABELS[channel].lower()})" if channel else "") + ".",
@@ -298,7 +301,7 @@ page_no = min(page_no, pages)
 first = (page_no - 1) * PAGE_SIZE
 st.markdown(
     f"Đang liệt kê **{fmt.number(total)} hồ sơ**: {drill.describe_part(list_kpi, part, asof)}"
-    + (f", trạng thái «{status}»" if status else "") + "."
+    + (f", trạng thái «{md(status)}»" if status else "") + "."
     + (f" Hiển thị {fmt.number(first + 1)}–{fmt.number(min(first + PAGE_SIZE, total))}." if total else ""))
 
 if total == 0:

@@ -3,7 +3,6 @@ the 80% target, monthly trends, deadlines and projections)."""
 
 from __future__ import annotations
 
-import html
 from datetime import date
 
 import plotly.graph_objects as go
@@ -14,6 +13,7 @@ from kpi import format as fmt
 from kpi.definitions import KPIS, STATUS_COLORS, STATUS_LABELS
 from kpi.projection import project
 from ui import data, state, widgets
+from ui.text import html_text
 
 CARD_KPIS = ["full_online_rate", "online_submission_rate", "e_result_rate", "on_time_rate",
              "digitisation_rate", "data_reuse_rate", "overdue_open", "received",
@@ -59,7 +59,7 @@ if sel.is_province and communes:
     target = own[RANK_KPI]["target"]
     if target is not None and with_data:
         behind = sorted([r for r in with_data if r["value"] < target - 1e-9], key=lambda r: r["value"])
-        worst = html.escape(", ".join(f"{r['unit_name']} ({fmt.percent(r['value'])})" for r in behind[:5]))
+        worst = html_text(", ".join(f"{r['unit_name']} ({fmt.percent(r['value'])})" for r in behind[:5]))
         st.markdown(
             f'<div class="big-alert">{len(behind)}/{len(with_data)} xã/phường chưa đạt chỉ tiêu '
             f'{fmt.percent(target, 0)} hồ sơ xử lý hoàn toàn trực tuyến. Thấp nhất: {worst or "—"}.</div>',

@@ -5,7 +5,6 @@ the same for all three files)."""
 from __future__ import annotations
 
 import base64
-import html
 from datetime import date
 
 import streamlit as st
@@ -16,6 +15,7 @@ from kpi.periods import parse
 from reports import builder, charts, excel, pdf, word
 from reports.builder import DEFAULT_RECOMMENDATIONS, MOTTO, NO_TASK_LIST, OverdueTask, Report
 from ui import data, state, widgets
+from ui.text import html_text, md
 
 QUIET = {"no_data", "no_target"}  # statuses shown in regular weight
 MIME = {
@@ -75,7 +75,7 @@ def overdue_tasks(data_version: tuple, unit: str, today_iso: str) -> tuple[Overd
 
 
 def _e(text) -> str:
-    return html.escape(str(text))
+    return html_text(text)
 
 
 def _table(headers: list[str], rows: list[list[str]], classes: list[str],
@@ -160,7 +160,7 @@ sel = state.sidebar()
 version = data.version()
 today_iso = sel.today.isoformat()
 
-st.title(f"Báo cáo định kỳ — {sel.unit_name}")
+st.title(f"Báo cáo định kỳ — {md(sel.unit_name)}")
 st.caption(f"{sel.period.vi()} · số liệu tính đến {fmt.day(sel.period.as_of(sel.today))} · "
            "Chọn đơn vị và kỳ báo cáo (tháng, quý, năm) ở thanh bên.")
 

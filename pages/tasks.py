@@ -18,6 +18,7 @@ from kpi.deadlines import STATE_COLORS, STATE_LABELS, STATES
 from kpi.targets import plans
 from kpi.tasks import NO_LEAD, PILLARS, SOON_DAYS, annotate, summary, tasks_of
 from ui import data, state, widgets
+from ui.text import html_text, md
 
 CSS = """
 <style>
@@ -76,14 +77,14 @@ def days_text() -> pl.Expr:
 
 
 def box(number: str, label: str, color: str, sub: str = "") -> str:
-    return (f'<div class="tk-box" style="--c:{color}"><div class="tk-n">{e(number)}</div>'
-            f'<div class="tk-l">{e(label)}</div><div class="tk-s">{e(sub)}</div></div>')
+    return (f'<div class="tk-box" style="--c:{color}"><div class="tk-n">{html_text(number)}</div>'
+            f'<div class="tk-l">{html_text(label)}</div><div class="tk-s">{html_text(sub)}</div></div>')
 
 
 def html_table(headers: list[str], rows: list[list[tuple[str, str]]]) -> str:
     """A large-print table for meetings; rows of (cell text, css style) pairs."""
-    head = "".join(f"<th>{e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f'<td style="{style}">{e(text)}</td>' for text, style in row) + "</tr>"
+    head = "".join(f"<th>{html_text(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f'<td style="{style}">{html_text(text)}</td>' for text, style in row) + "</tr>"
                    for row in rows)
     return f'<table class="tk-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
@@ -406,7 +407,7 @@ sel = state.sidebar()
 version = data.version()
 today = sel.today
 
-st.title(f"Nhiệm vụ và thời hạn — {sel.unit_name}")
+st.title(f"Nhiệm vụ và thời hạn — {md(sel.unit_name)}")
 st.caption(f"Tình trạng tính đến hôm nay {fmt.day(today)} (không phụ thuộc kỳ báo cáo chọn ở thanh bên) · "
            f"«sắp đến hạn» = hạn trong {SOON_DAYS} ngày tới")
 

@@ -7,12 +7,16 @@ Markdown/HTML: see the page tests below and tests/pages/test_injection_pages.py.
 
 from __future__ import annotations
 
+import html
+import re
 import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from loaders import backup, parquet_store, sqlquote, store
 from loaders.dossiers import load_dossier_file
@@ -119,3 +123,59 @@ def test_quoting_helpers():
     for bad in ("a\x00", "a\n", "a\r", "a\x7f", "a\u2028"):
         with pytest.raises(sqlquote.UnsafeSQLText):
             sqlquote.literal(bad)
+
+
+# --- Markdown / HTML (item 13): the helpers and the shared HTML pieces -----------------------------
+
+HOSTILE_TEXTS = ["[Phiên đã hết hạn…](http://evil.example/)", "![](http://evil.example/t.png)", "$\\frac{1}{0}$",
+                 ":red[ĐỎ] :material/warning: :smile:", "# Tiêu đề\n\n- mục", "<img src=x onerror=alert(1)>",
+                 "a | b\n|---|", "**đậm** _nghiêng_ ~~gạch~~ `mã`", "\\[đã thoát\\](http://evil.example/)",
+                 "www.evil.example http://evil.example", "dòng 1\r\n\r\n[x](http://evil.example/)"]
+
+
+def _unescape_md(text: str) -> str:
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
+
+
+@pytest.mark.parametrize("raw", HOSTILE_TEXTS)
+def test_md_makes_every_markdown_character_literal(raw):
+    from ui.text import md
+
+    out = md(raw)
+    assert "\n" not in out and "\r" not in out
+    # every ASCII punctuation character is escaped (preceded by an odd number of backslashes)
+    for match in re.finditer(r"(\\*)([!-/:-@\[-`{-~])", out):
+        if match.group(2) != "\\":
+            assert len(match.group(1)) % 2 == 1, (raw, out, match.start())
+    assert "://" not in out and "](" not in out
+    assert _unescape_md(out) == re.sub(r"[\r\n]+", " ", raw)
+
+
+@given(st.text(max_size=60))
+def test_md_round_trips_any_text(raw):
+    from ui.text import md
+
+    assert _unescape_md(md(raw)) == re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+", " ", raw)
+
+
+@pytest.mark.parametrize("raw", HOSTILE_TEXTS)
+def test_html_text_is_inert_as_html_and_as_markdown(raw):
+    from ui.text import html_text
+
+    out = html_text(raw)
+    assert not re.search(r"[<>\"'\n\r\[\]!$`|]", out), out
+    assert "://" not in out
+    assert html.unescape(out) == re.sub(r"[\r\n]+", " ", raw)
+
+
+def test_kpi_card_and_empty_state_escape_their_texts(monkeypatch):
+    from ui import widgets
+
+    row = {"kpi": "full_online_rate", "status": "no_data", "value": None, "numerator": None, "denominator": None,
+           "basis": "[danh mục](http://evil.example/)"}
+    card = widgets.card(row, note="![](http://evil.example/t.png)\n\n[x](http://evil.example/)")
+    assert "://evil" not in card and "<img" not in card and "&#91;danh mục&#93;" in card
+    shown = []
+    monkeypatch.setattr(widgets.st, "info", lambda body, **_: shown.append(body))
+    widgets.empty_state("Chưa có hồ sơ của [x](http://evil.example/)", "![](http://evil.example/t.png)")
+    assert "://evil" not in shown[0] and r"\[x\]\(http\:\/\/evil" in shown[0]

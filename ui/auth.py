@@ -10,6 +10,7 @@ import streamlit as st
 
 from loaders import accounts
 from ui import data
+from ui.text import md
 
 TOKEN = "kpi_token"
 
@@ -83,7 +84,7 @@ def _first_admin(cur) -> None:
 
 def sidebar_account(user: accounts.User) -> None:
     with st.sidebar:
-        st.caption(f"Đăng nhập: **{user.label}**")
+        st.caption(f"Đăng nhập: **{md(user.label)}**")
         if st.button("Đăng xuất", key="logout"):
             accounts.logout(data.cursor(), st.session_state.pop(TOKEN, ""))
             st.rerun()

@@ -3,7 +3,6 @@ mode, the empty state and an Excel download button for any table."""
 
 from __future__ import annotations
 
-import html
 import re
 
 import polars as pl
@@ -12,6 +11,7 @@ import streamlit as st
 from kpi import format as fmt
 from kpi.definitions import KPIS, STATUS_COLORS, STATUS_LABELS
 from kpi.export import to_xlsx
+from ui.text import html_text, md
 
 
 def show(kpi: str, value: float | None) -> str:
@@ -61,14 +61,14 @@ def card(row: dict, trend: list[float | None] | None = None, note: str | None = 
     spark = sparkline(trend or [], color)
     return f"""
 <div class="kpi-card" style="border-top: 6px solid {color}">
-  <div class="kpi-label">{html.escape(KPIS[kpi].label)}</div>
-  <div class="kpi-value" style="color:{color}">{html.escape(value)}</div>
-  <div class="kpi-fraction">{html.escape(fraction)}</div>
-  {f'<div class="kpi-fraction">Theo {html.escape(row["basis"])}</div>' if row.get("basis") else ''}
-  <div class="kpi-target">{html.escape(target)}</div>
-  <div class="kpi-status" style="background:{color}">{html.escape(STATUS_LABELS[status])}</div>
+  <div class="kpi-label">{html_text(KPIS[kpi].label)}</div>
+  <div class="kpi-value" style="color:{color}">{html_text(value)}</div>
+  <div class="kpi-fraction">{html_text(fraction)}</div>
+  {f'<div class="kpi-fraction">Theo {html_text(row["basis"])}</div>' if row.get("basis") else ''}
+  <div class="kpi-target">{html_text(target)}</div>
+  <div class="kpi-status" style="background:{color}">{html_text(STATUS_LABELS[status])}</div>
   <div class="kpi-spark">{spark}</div>
-  {f'<div class="kpi-note">{html.escape(note)}</div>' if note else ''}
+  {f'<div class="kpi-note">{html_text(note)}</div>' if note else ''}
 </div>"""
 
 
@@ -105,7 +105,9 @@ def page_style(presenting: bool = False) -> None:
 
 
 def empty_state(message: str, hint: str | None = None) -> None:
-    st.info(f"**{message}**" + (f"\n\n{hint}" if hint else ""), icon="ℹ️")
+    """An info box; `message` and `hint` are plain text (escaped here: they often carry unit,
+    procedure or field names and URL parameters)."""
+    st.info(f"**{md(message)}**" + (f"\n\n{md(hint)}" if hint else ""), icon="ℹ️")
 
 
 def excel_button(frame: pl.DataFrame, file_stem: str, label: str = "Tải Excel", percent_columns=None,
