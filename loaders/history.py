@@ -10,6 +10,7 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
+from loaders import accounts
 from loaders.store import query_pl
 from loaders.text import fold
 
@@ -40,6 +41,34 @@ def history(con: duckdb.DuckDBPyConnection, province: str | None = None, unit: s
         SELECT b.batch_id, b.kind, b.file_name, b.loaded_at, b.loaded_by, b.period, b.rows_read, b.loaded,
                b.replaced, b.duplicates, b.rejected, b.status, b.undone_at, b.undone_by
         FROM batches b WHERE {where} ORDER BY b.batch_id DESC""", params)
+
+
+def undoable(con: duckdb.DuckDBPyConnection, user, batch_ids: list[int]) -> list[int]:
+    """Of `batch_ids` (active uploads), those `user` may undo: the same rule as the check the
+    undo itself runs (accounts.check_write over every unit the batch wrote), so a picker
+    offers no batch the undo would refuse (an officer: no province-wide upload). No user:
+    a system job, all of them."""
+    if user is None or not batch_ids:
+        return list(batch_ids)
+    units = dict(con.execute("SELECT batch_id, list(DISTINCT unit_code) FROM batch_units "
+                             "WHERE list_contains(?, batch_id) GROUP BY batch_id", [list(batch_ids)]).fetchall())
+    writable: dict[str, bool] = {}
+
+    def may(code: str) -> bool:
+        if code not in writable:
+            writable[code] = accounts.can_write(con, user, code)
+        return writable[code]
+
+    unitless = user.role in ("admin", "officer")  # check_write's rule for a batch without units
+    return [b for b in batch_ids if (all(may(c) for c in units[b]) if units.get(b) else unitless)]
+
+
+def describe(row: dict) -> str:
+    """An upload as the undo confirmation names it: number, kind, file, time and counts."""
+    when = row["loaded_at"].strftime("%H:%M %d/%m/%Y") if row.get("loaded_at") else "?"
+    return (f"#{row['batch_id']} · {KIND_LABELS.get(row['kind'], row['kind'])} · tệp «{row['file_name'] or '?'}» "
+            f"· tải lúc {when} · {row['loaded'] or 0} dòng nạp, {row['replaced'] or 0} thay thế, "
+            f"{row['rejected'] or 0} từ chối")
 
 
 def rejected_frame(con: duckdb.DuckDBPyConnection, batch_id: int) -> pl.DataFrame:

@@ -6,7 +6,9 @@ to fix and re-upload; every upload is listed and can be undone."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +20,7 @@ from loaders.batches import UndoError, undo_batch
 from loaders.dossiers import FIELDS, check_dossier_file, load_dossier_file, match_headers
 from loaders.files import LoadError
 from ui import auth, data, state, widgets
+from ui.text import md
 
 widgets.page_style()
 sel = state.sidebar()
@@ -35,13 +38,44 @@ def _choice_of(field: str | None) -> str:
     return f"{FIELDS[field][0]} [{field}]" if field in FIELDS else FIELD_CHOICES[0]
 
 
-def _save(upload) -> Path:
-    folder = Path(st.session_state.setdefault("upload_dir", tempfile.mkdtemp(prefix="kpi-upload-")))
+UPLOAD_PREFIX = "kpi-upload-"
+STALE_HOURS = 12  # no run lasts this long: a copy this old was left by a process that died
+
+
+def _save(upload, folder: Path) -> Path:
+    """A copy of the upload for the loaders to read, in `folder`: a temporary directory that
+    lives only as long as this run of the page (removed when the run ends, however it ends),
+    so no uploaded file outlives the preview or load that needs it."""
     digest = hashlib.sha256(upload.getvalue()).hexdigest()[:12]
     path = folder / f"{digest}{Path(upload.name).suffix.lower() or '.csv'}"
     if not path.exists():
         path.write_bytes(upload.getvalue())
     return path
+
+
+def _sweep_stale() -> None:
+    """Remove upload copies left by a process that died mid-run (or by older versions)."""
+    cutoff = time.time() - STALE_HOURS * 3600
+    for folder in Path(tempfile.gettempdir()).glob(f"{UPLOAD_PREFIX}*"):
+        try:
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _undo(batch_id: int, account) -> None:
+    """The undo button's action: the upload it was drawn for, undone as `account` (the
+    undo itself checks again that it is active and that the account may write its units)."""
+    try:
+        with accounts.acting_as(account):
+            counts = undo_batch(data.cursor(), batch_id, user=account.username if account else None)
+    except (UndoError, accounts.AccessDenied) as exc:
+        st.session_state["undo_error"] = str(exc)
+        return
+    st.session_state["undo_message"] = (
+        f"Đã hoàn tác lần tải #{batch_id}: gỡ {fmt.number(counts.get('removed', 0))} dòng, "
+        f"khôi phục {fmt.number(counts.get('restored', 0))} phiên bản trước.")
 
 
 def _load(kind, path, name, manual, period, user, bar):
@@ -59,92 +93,96 @@ if account and account.role == "officer" and sel.unit != account.unit_code:
 uploads = st.file_uploader("Chọn tệp (CSV hoặc Excel .xlsx), có thể chọn nhiều tệp", type=["csv", "xlsx", "txt"],
                            accept_multiple_files=True)
 
-for index, upload in enumerate(uploads or []):
-    path = _save(upload)
-    with st.container(border=True):
-        st.subheader(upload.name)
-        detected = sources.detect_kind(path)
-        kinds = list(sources.KINDS)
-        kind = st.selectbox("Loại dữ liệu (tự nhận biết, có thể sửa)", kinds, index=kinds.index(detected),
-                            format_func=lambda k: history.KIND_LABELS.get(k, k), key=f"kind_{index}_{path.stem}")
-        manual = None
-        period = None
-        try:
-            if kind == "dossiers":
-                con = data.cursor()
-                table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name)
-                preset = history.find_preset(con, table.headers)
-                if preset:
-                    table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name,
-                                                              mapping=preset)
-                    st.caption("Đã áp dụng mẫu ánh xạ cột đã lưu cho bộ tiêu đề này.")
-                st.markdown("**Ánh xạ cột** (sửa nếu hệ thống nhận sai):")
-                by_header = {h: f for f, h in fields.items()}
-                editor = st.data_editor(
-                    pl.DataFrame({"Cột trong tệp": table.headers,
-                                  "Trường dữ liệu": [_choice_of(by_header.get(h)) for h in table.headers]}),
-                    column_config={"Trường dữ liệu": st.column_config.SelectboxColumn(options=FIELD_CHOICES,
-                                                                                      required=True),
-                                   "Cột trong tệp": st.column_config.TextColumn(disabled=True)},
-                    hide_index=True, key=f"map_{index}_{path.stem}", width="stretch")
-                edited = {row["Cột trong tệp"]: _field_of(row["Trường dữ liệu"]) for row in editor.iter_rows(named=True)}
-                manual = {h: f for h, f in edited.items() if f}
-                if manual != {h: f for f, h in fields.items()}:
-                    table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name,
-                                                              mapping=manual)
-                    fields = match_headers(table.headers, manual)
-                if st.button("Lưu ánh xạ này làm mẫu cho tháng sau", key=f"preset_{index}_{path.stem}"):
-                    history.save_preset(data.cursor(), table.headers, manual, upload.name, user or None)
-                    st.success("Đã lưu mẫu ánh xạ cột.")
-                bad = frame.filter(pl.col("_reason").is_not_null())
-                c1, c2, c3 = st.columns(3)
-                c1.metric("Số dòng đọc được", fmt.number(frame.height))
-                c2.metric("Dòng hợp lệ", fmt.number(frame.height - bad.height))
-                c3.metric("Dòng sẽ bị từ chối", fmt.number(bad.height))
-                with st.expander("Xem trước 20 dòng đầu"):
-                    st.dataframe(table.frame.head(20).collect().drop("__row"), hide_index=True)
-                if bad.height:
-                    st.markdown(f"**Các dòng sẽ bị từ chối** (hiển thị {min(bad.height, 50)}/{bad.height}):")
-                    st.table(bad.select(pl.col("__row").alias("Dòng"), pl.col("_column").alias("Cột"),
-                                        pl.col("_reason").alias("Lý do")).head(50))
-            elif kind == "template":
-                period = st.text_input("Kỳ báo cáo (nếu biểu mẫu không ghi, vd. 2025-10)", value="",
-                                       key=f"period_{index}_{path.stem}") or None
-        except LoadError as exc:
-            st.error(str(exc))
-            continue
-
-        already = st.session_state.get(f"result_{path.stem}")
-        if not already and st.button("Nạp vào kho dữ liệu", type="primary", key=f"load_{index}_{path.stem}"):
-            bar = st.progress(0.0, text="Bắt đầu…")
+_sweep_stale()
+with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX, ignore_cleanup_errors=True) as upload_dir:
+    for index, upload in enumerate(uploads or []):
+        path = _save(upload, Path(upload_dir))
+        with st.container(border=True):
+            st.subheader(md(upload.name))
+            detected = sources.detect_kind(path)
+            kinds = list(sources.KINDS)
+            kind = st.selectbox("Loại dữ liệu (tự nhận biết, có thể sửa)", kinds, index=kinds.index(detected),
+                                format_func=lambda k: history.KIND_LABELS.get(k, k), key=f"kind_{index}_{path.stem}")
+            manual = None
+            period = None
             try:
-                with accounts.acting_as(account):
-                    result = _load(kind, path, upload.name, manual, period, user, bar)
-                bar.progress(1.0, text="Hoàn tất.")
-                st.session_state[f"result_{path.stem}"] = result.summary()
-            except (LoadError, accounts.AccessDenied) as exc:
-                bar.empty()
-                st.error(f"Tệp bị từ chối, kho dữ liệu không thay đổi: {exc}")
-        summary = st.session_state.get(f"result_{path.stem}")
-        if summary:
-            st.success(
-                f"Đã nạp lần tải #{summary['batch_id']}: {fmt.number(summary['loaded'])} dòng "
-                f"(thay thế {fmt.number(summary['replaced'])}, trùng lặp {fmt.number(summary['duplicates'])}), "
-                f"từ chối {fmt.number(len(summary['rejected']))}."
-            )
-            for warning in summary.get("warnings", []):
-                st.warning(warning)
-            if summary["rejected"]:
-                rejected = history.rejected_frame(data.cursor(), summary["batch_id"])
-                st.table(rejected.select("Dòng", "Cột lỗi", "Lý do").head(50))
-                widgets.excel_button(rejected, f"dong_bi_tu_choi_{summary['batch_id']}",
-                                     "Tải các dòng bị từ chối (Excel) để sửa và tải lại",
-                                     key=f"rej_{summary['batch_id']}")
+                if kind == "dossiers":
+                    con = data.cursor()
+                    table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name)
+                    preset = history.find_preset(con, table.headers)
+                    if preset:
+                        table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name,
+                                                                  mapping=preset)
+                        st.caption("Đã áp dụng mẫu ánh xạ cột đã lưu cho bộ tiêu đề này.")
+                    st.markdown("**Ánh xạ cột** (sửa nếu hệ thống nhận sai):")
+                    by_header = {h: f for f, h in fields.items()}
+                    editor = st.data_editor(
+                        pl.DataFrame({"Cột trong tệp": table.headers,
+                                      "Trường dữ liệu": [_choice_of(by_header.get(h)) for h in table.headers]}),
+                        column_config={"Trường dữ liệu": st.column_config.SelectboxColumn(options=FIELD_CHOICES,
+                                                                                          required=True),
+                                       "Cột trong tệp": st.column_config.TextColumn(disabled=True)},
+                        hide_index=True, key=f"map_{index}_{path.stem}", width="stretch")
+                    edited = {row["Cột trong tệp"]: _field_of(row["Trường dữ liệu"]) for row in editor.iter_rows(named=True)}
+                    manual = {h: f for h, f in edited.items() if f}
+                    if manual != {h: f for f, h in fields.items()}:
+                        table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name,
+                                                                  mapping=manual)
+                        fields = match_headers(table.headers, manual)
+                    if st.button("Lưu ánh xạ này làm mẫu cho tháng sau", key=f"preset_{index}_{path.stem}"):
+                        history.save_preset(data.cursor(), table.headers, manual, upload.name, user or None)
+                        st.success("Đã lưu mẫu ánh xạ cột.")
+                    bad = frame.filter(pl.col("_reason").is_not_null())
+                    c1, c2, c3 = st.columns(3)
+                    c1.metric("Số dòng đọc được", fmt.number(frame.height))
+                    c2.metric("Dòng hợp lệ", fmt.number(frame.height - bad.height))
+                    c3.metric("Dòng sẽ bị từ chối", fmt.number(bad.height))
+                    with st.expander("Xem trước 20 dòng đầu"):
+                        st.dataframe(table.frame.head(20).collect().drop("__row"), hide_index=True)
+                    if bad.height:
+                        st.markdown(f"**Các dòng sẽ bị từ chối** (hiển thị {min(bad.height, 50)}/{bad.height}):")
+                        st.table(bad.select(pl.col("__row").alias("Dòng"), pl.col("_column").alias("Cột"),
+                                            pl.col("_reason").alias("Lý do")).head(50))
+                elif kind == "template":
+                    period = st.text_input("Kỳ báo cáo (nếu biểu mẫu không ghi, vd. 2025-10)", value="",
+                                           key=f"period_{index}_{path.stem}") or None
+            except LoadError as exc:
+                st.error(str(exc))
+                continue
+
+            already = st.session_state.get(f"result_{path.stem}")
+            if not already and st.button("Nạp vào kho dữ liệu", type="primary", key=f"load_{index}_{path.stem}"):
+                bar = st.progress(0.0, text="Bắt đầu…")
+                try:
+                    with accounts.acting_as(account):
+                        result = _load(kind, path, upload.name, manual, period, user, bar)
+                    bar.progress(1.0, text="Hoàn tất.")
+                    st.session_state[f"result_{path.stem}"] = result.summary()
+                except (LoadError, accounts.AccessDenied) as exc:
+                    bar.empty()
+                    st.error(f"Tệp bị từ chối, kho dữ liệu không thay đổi: {exc}")
+            summary = st.session_state.get(f"result_{path.stem}")
+            if summary:
+                st.success(
+                    f"Đã nạp lần tải #{summary['batch_id']}: {fmt.number(summary['loaded'])} dòng "
+                    f"(thay thế {fmt.number(summary['replaced'])}, trùng lặp {fmt.number(summary['duplicates'])}), "
+                    f"từ chối {fmt.number(len(summary['rejected']))}."
+                )
+                for warning in summary.get("warnings", []):
+                    st.warning(warning)
+                if summary["rejected"]:
+                    rejected = history.rejected_frame(data.cursor(), summary["batch_id"])
+                    st.table(rejected.select("Dòng", "Cột lỗi", "Lý do").head(50))
+                    widgets.excel_button(rejected, f"dong_bi_tu_choi_{summary['batch_id']}",
+                                         "Tải các dòng bị từ chối (Excel) để sửa và tải lại",
+                                         key=f"rej_{summary['batch_id']}")
 
 st.divider()
 st.subheader(f"Lịch sử tải lên — {sel.unit_name}")
 if message := st.session_state.pop("undo_message", None):
     st.success(message)
+if refusal := st.session_state.pop("undo_error", None):
+    st.error(refusal)
 log = history.history(data.cursor(), province=sel.province if sel.is_province else None,
                       unit=None if sel.is_province else sel.unit)
 if log.is_empty():
@@ -163,18 +201,24 @@ else:
     )
     st.dataframe(shown, hide_index=True, width="stretch")
     widgets.excel_button(shown, f"lich_su_tai_len_{sel.unit}", "Tải lịch sử (Excel)", key="history_xlsx")
-    active = log.filter(pl.col("status") == "active")["batch_id"].to_list()
-    if active:
+    # Offered: the active uploads this account may undo (the undo checks the same again).
+    active = log.filter(pl.col("status") == "active")
+    offered = history.undoable(data.cursor(), account, active["batch_id"].to_list())
+    rows = {r["batch_id"]: r for r in active.iter_rows(named=True)}
+    # The picker shows the store as it is now: when the offered uploads changed since the last
+    # run (an upload or undo here, in another session or by the CLI), it starts again on the
+    # newest instead of keeping a choice made over an older list.
+    if st.session_state.get("undo_offered") != offered:
+        st.session_state.pop("undo_pick", None)
+        st.session_state["undo_offered"] = offered
+    if offered:
         col1, col2 = st.columns([2, 3])
-        chosen = col1.selectbox("Chọn lần tải để hoàn tác", active, format_func=lambda b: f"#{b}", key="undo_pick")
-        confirm = col2.checkbox(f"Tôi xác nhận hoàn tác toàn bộ lần tải #{chosen}", key="undo_confirm")
-        if col2.button("Hoàn tác", disabled=not confirm, key="undo_go"):
-            try:
-                with accounts.acting_as(account):
-                    counts = undo_batch(data.cursor(), int(chosen), user=user or None)
-                st.session_state["undo_message"] = (
-                    f"Đã hoàn tác lần tải #{chosen}: gỡ {fmt.number(counts.get('removed', 0))} dòng, "
-                    f"khôi phục {fmt.number(counts.get('restored', 0))} phiên bản trước.")
-                st.rerun()
-            except (UndoError, accounts.AccessDenied) as exc:
-                st.error(str(exc))
+        chosen = col1.selectbox("Chọn lần tải để hoàn tác", offered, key="undo_pick",
+                                format_func=lambda b: history.describe(rows[b]))
+        # The confirmation and the button belong to the upload they name (their keys carry its
+        # number), and the button undoes exactly that number, whatever the picker shows later.
+        # (a label renders Markdown: the file name is shown literally)
+        confirm = col2.checkbox(f"Tôi xác nhận hoàn tác toàn bộ lần tải {md(history.describe(rows[chosen]))}",
+                                key=f"undo_confirm_{chosen}")
+        col2.button("Hoàn tác", disabled=not confirm, key=f"undo_go_{chosen}", on_click=_undo,
+                    args=(int(chosen), account))

@@ -51,8 +51,8 @@ def test_preview_validates_without_writing_then_loads_and_undoes(golden_db, monk
     history_table = at.dataframe[-1].value
     assert list(history_table["Lần tải"]) == [2, 1]
     at.selectbox(key="undo_pick").select(2).run()
-    at.checkbox(key="undo_confirm").check().run()
-    at.button(key="undo_go").click().run()
+    at.checkbox(key="undo_confirm_2").check().run()
+    at.button(key="undo_go_2").click().run()
     assert not at.exception, at.exception
     assert counts(golden_db) == 10
 
@@ -98,3 +98,88 @@ def test_leader_has_no_upload_page(golden_db):
 
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page(str(ROOT / "pages" / "upload.py"))  # not registered for a leader
+
+
+def _uploaded_copies(folder):
+    return sorted(p.name for p in folder.glob("kpi-upload-*"))
+
+
+def test_uploaded_files_do_not_outlive_the_run(golden_db, monkeypatch, tmp_path):
+    import tempfile
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    bad = tmp_path / "thieu_cot.csv"
+    bad.write_text("Mã hồ sơ,Kênh nộp\nA,2\n", encoding="utf-8")
+    at = page(monkeypatch, [FIXTURES / "messy.csv", bad])
+    at.run()
+    assert not at.exception, at.exception
+    assert _uploaded_copies(temp) == []  # previewed: no copy left behind
+    at.button(key=next(b.key for b in at.button if b.label == "Nạp vào kho dữ liệu")).click().run()
+    assert not at.exception, at.exception
+    assert any("Đã nạp lần tải #2" in s.value for s in at.success)
+    assert _uploaded_copies(temp) == []  # loaded: none either
+    assert list(temp.iterdir()) == []  # nor the loader's own staging
+
+
+def test_undo_picker_follows_the_store_and_names_the_batch(golden_db, monkeypatch):
+    at = page(monkeypatch, [FIXTURES / "messy.csv"])
+    at.run()
+    # The officer looks at the only upload (#1) and confirms, then uploads a file.
+    at.selectbox(key="undo_pick").select(1).run()
+    at.checkbox(key="undo_confirm_1").check().run()
+    at.button(key=next(b.key for b in at.button if b.label == "Nạp vào kho dữ liệu")).click().run()
+    assert not at.exception, at.exception
+    # The picker now offers the new upload, and nothing is confirmed.
+    pick = at.selectbox(key="undo_pick")
+    assert pick.value == 2 and pick.options[0].startswith("#2")
+    confirm = at.checkbox(key="undo_confirm_2")
+    assert not confirm.value
+    assert "«messy\\.csv»" in confirm.label and "3 dòng nạp" in confirm.label  # escaped: labels are Markdown
+    # A reload (a new session) offers it too.
+    fresh = page(monkeypatch, [])
+    fresh.run()
+    assert fresh.selectbox(key="undo_pick").value == 2
+    # The undo is of the batch named by the confirmation.
+    at.checkbox(key="undo_confirm_2").check().run()
+    at.button(key="undo_go_2").click().run()
+    assert not at.exception, at.exception
+    assert any("Đã hoàn tác lần tải #2" in s.value for s in at.success)
+    con = store.connect(golden_db)
+    try:
+        assert con.execute("SELECT batch_id, status FROM batches ORDER BY 1").fetchall() == [
+            (1, "active"), (2, "undone")]
+    finally:
+        con.close()
+    assert at.selectbox(key="undo_pick").value == 1  # the store after the undo
+
+
+def test_undo_of_a_batch_undone_meanwhile_is_refused(golden_db, monkeypatch):
+    at = page(monkeypatch, [])
+    at.run()
+    at.checkbox(key="undo_confirm_1").check().run()
+    con = store.connect(golden_db)
+    from loaders.batches import undo_batch
+
+    undo_batch(con, 1)  # another session undoes it first
+    con.close()
+    at.button(key="undo_go_1").click().run()
+    assert not at.exception, at.exception
+    assert any("đã được hoàn tác" in e.value for e in at.error)
+
+
+def test_officer_is_offered_only_batches_they_may_undo(golden_db, monkeypatch, tmp_path):
+    con = store.connect(golden_db)
+    accounts.create_user(con, "canbo", "canbo-1234", "officer", "16969", "Cán bộ Nghĩa Thọ")
+    token = accounts.authenticate(con, "canbo", "canbo-1234")
+    con.close()
+    own = tmp_path / "own.csv"
+    own.write_text("Mã hồ sơ,Mã xã,Ngày tiếp nhận\nO1,16969,01/09/2025\n", encoding="utf-8")
+    at = page(monkeypatch, [own], token=token)
+    at.run()
+    # Batch 1 (golden.csv: Nghĩa Thọ and Vân Tụ) is listed but not offered for undo.
+    assert not [s for s in at.selectbox if s.key == "undo_pick"]
+    at.button(key=next(b.key for b in at.button if b.label == "Nạp vào kho dữ liệu")).click().run()
+    assert not at.exception, at.exception
+    assert [o.split(" ")[0] for o in at.selectbox(key="undo_pick").options] == ["#2"]
