@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 
 import duckdb
@@ -50,7 +50,10 @@ def write_transaction(con) -> Iterator[None]:
             yield
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            # DuckDB may have ended the transaction itself (a COMMIT that failed, e.g. on a
+            # full disk, is rolled back): raise the error that ended it, not "cannot rollback".
+            with suppress(duckdb.Error):
+                con.execute("ROLLBACK")
             raise
 
 

@@ -4,10 +4,22 @@ Parse, map and validate are polars expressions over the whole file; only distinc
 names are resolved in Python. A dossier exported again replaces its earlier version
 (kept in dossier_history so the upload can be undone); an identical row repeated in one
 file counts once; a bad row is rejected with its reason and kept in rejected_rows.
+
+Rows rejected (row, column, reason), besides unreadable or missing required cells:
+- a date before 2000, a received or finished date after today, a finished date before the
+  received date;
+- a due date before the received date, or more than DUE_MAX_YEARS (5) years after it
+  (31/12/9999 and the like: a placeholder, not a deadline);
+- a CSV row with more fields than the header whose first extra field has text («số cột
+  nhiều hơn dòng tiêu đề»); an empty extra field (a trailing separator) is ignored;
+- on the lossy read of a CSV with bytes that are not UTF-8 past its start, a row where a
+  mapped cell holds such bytes (shown as U+FFFD): rejected rather than stored garbled, and
+  the load's warnings list those rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -22,7 +34,18 @@ import polars as pl
 
 from kpi.format import number
 from loaders import batches
-from loaders.files import ROW, LoadError, NotUtf8, RawTable, file_hash, is_not_utf8, read_table, unreadable
+from loaders.files import (
+    EXTRA,
+    ROW,
+    LoadError,
+    NotUtf8,
+    RawTable,
+    disk_full_said,
+    file_hash,
+    is_not_utf8,
+    read_table,
+    unreadable,
+)
 from loaders.store import query_pl
 from loaders.text import fold
 from loaders.units import UnitResolver
@@ -63,6 +86,8 @@ DATES = ("received_at", "due_at", "finished_at")
 KEYS = ("dossier_id", "unit_code", "unit_name", "procedure_code")  # invisible characters dropped
 LOOKED_UP = ("channel", *YES_NO)  # parsed once per distinct text
 EARLIEST = datetime(2000, 1, 1)
+DUE_MAX_YEARS = 5  # a due date further than this after the received date is a placeholder, rejected
+BAD_BYTES = "có byte không phải mã UTF-8"  # in the reason of a row rejected on the lossy read
 
 _SYNONYMS = {fold(h): f for f, (_label, headers) in FIELDS.items() for h in headers}
 
@@ -149,7 +174,7 @@ class LoadMemo:
         # Series again on every chunk.
         units = query_pl(con, "SELECT code, province_code FROM units")
         self.provinces = (units["code"], units["province_code"])
-        self._memo: dict[tuple[str | None, str | None], tuple[str | None, str]] = {}
+        self._memo: dict[tuple[str | None, str | None], tuple[str | None, str | None, str | None]] = {}
         self.date_plans: dict[str, tuple[str, bool]] = {}
         self._parsed: dict[str, dict] = {}
 
@@ -164,22 +189,27 @@ class LoadMemo:
         dtype = pl.String if field_name == "channel" else pl.Boolean
         return lookup(pl.col(f"_{field_name}_raw"), texts, [known[t] for t in texts], dtype).alias(field_name)
 
-    def resolve(self, code_text: str | None, name_text: str | None) -> tuple[str | None, str | None]:
+    def resolve(self, code_text: str | None, name_text: str | None) -> tuple[str | None, str | None, str | None]:
+        """(unit code, reason it is missing, the field whose text gave that reason:
+        "unit_name" when the name was tried last, else "unit_code"; None when resolved)."""
         key = (code_text, name_text)
         if key not in self._memo:
+            failed = "unit_code"
             if code_text:
                 res = self.resolver.resolve_code(code_text)
                 if res.code is None and name_text:
-                    res = self.resolver.resolve_name(name_text)
+                    res, failed = self.resolver.resolve_name(name_text), "unit_name"
             elif name_text:
-                res = self.resolver.resolve_name(name_text)
+                res, failed = self.resolver.resolve_name(name_text), "unit_name"
             else:
                 res = None
-            self._memo[key] = (res.code, res.reason) if res else (None, "thiếu mã đơn vị và tên đơn vị")
+            self._memo[key] = ((res.code, res.reason, None if res.code else failed) if res
+                               else (None, "thiếu mã đơn vị và tên đơn vị", failed))
         return self._memo[key]
 
     def units(self, frame: pl.DataFrame, mapping: dict[str, str]) -> pl.DataFrame:
-        """`unit_code`, `_unit_reason` and `province_code` of each row of `frame`.
+        """`unit_code`, `_unit_reason`, `_unit_failed` (the field named in the rejection) and
+        `province_code` of each row of `frame`.
 
         Each distinct text of the leading column (the code, else the name) is resolved
         alone, since a code that resolves decides whatever the name says (see `resolve`);
@@ -214,17 +244,22 @@ class LoadMemo:
         return keys.with_columns(
             units,
             pl.Series("_unit_reason", [r[1] for r in resolved], dtype=pl.String),
+            pl.Series("_unit_failed", [r[2] for r in resolved], dtype=pl.String),
             units.replace_strict(*self.provinces, default=None, return_dtype=pl.String).alias("province_code"),
         )
 
 
 def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None, today: date,
-            memo: LoadMemo | None = None) -> pl.DataFrame:
+            memo: LoadMemo | None = None, lossy: bool = False) -> pl.DataFrame:
     """Typed dossier rows plus `_reason`/`_column` (null when the row is valid) and `_raw`.
-    `memo` carries what the chunks of one load share (LoadMemo)."""
+    `memo` carries what the chunks of one load share (LoadMemo). `lossy`: the table was read
+    with U+FFFD for bytes that are not UTF-8, so rows holding one are rejected."""
     memo = memo or LoadMemo(con, province)
     lf = table.frame
     select = [pl.col(ROW)]
+    extra = EXTRA in lf.collect_schema()
+    if extra:
+        select.append(pl.col(EXTRA).alias("_extra_raw"))
     for name in FIELDS:
         header = mapping.get(name)
         alias = f"_{name}_raw"
@@ -268,11 +303,12 @@ def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None,
 
     checks: list[tuple[str, pl.Expr, pl.Expr]] = [
         (label("dossier_id"), pl.col("dossier_id").is_null(), pl.lit("thiếu mã hồ sơ")),
-        (
-            label("unit_code" if "unit_code" in mapping else "unit_name"),
-            pl.col("unit_code").is_null(),
-            pl.col("_unit_reason"),
-        ),
+        # The column whose text failed: the name when it was tried last (no code, or a code
+        # that did not resolve), else the code.
+        (label("unit_name"), pl.col("unit_code").is_null() & (pl.col("_unit_failed") == "unit_name"),
+         pl.col("_unit_reason")),
+        (label("unit_code" if "unit_code" in mapping else "unit_name"),
+         pl.col("unit_code").is_null() & (pl.col("_unit_failed") != "unit_name"), pl.col("_unit_reason")),
         (label("received_at"), pl.col("_received_at_raw").is_null(), pl.lit("thiếu ngày tiếp nhận")),
     ]
     for d in DATES:
@@ -286,6 +322,25 @@ def prepare(con, table: RawTable, mapping: dict[str, str], province: str | None,
                        pl.format("ngày «{}» ở tương lai (sau {})", pl.col(f"_{d}_raw"), pl.lit(today.strftime("%d/%m/%Y")))))
     checks.append((label("finished_at"), pl.col("finished_at").dt.date() < pl.col("received_at").dt.date(),
                    pl.lit("ngày có kết quả trước ngày tiếp nhận")))
+    if "due_at" in mapping:
+        checks.append((label("due_at"), pl.col("due_at").dt.date() < pl.col("received_at").dt.date(),
+                       pl.format("ngày hẹn trả «{}» trước ngày tiếp nhận", pl.col("_due_at_raw"))))
+        checks.append((label("due_at"),
+                       pl.col("due_at") > pl.col("received_at") + pl.duration(days=365 * DUE_MAX_YEARS + 1),
+                       pl.format("ngày hẹn trả «{}» sau ngày tiếp nhận hơn {} năm, không hợp lý",
+                                 pl.col("_due_at_raw"), pl.lit(DUE_MAX_YEARS))))
+    if extra:
+        value = pl.col("_extra_raw").str.strip_chars()
+        checks.append((_extra_label(table), value != "",
+                       pl.format("số cột nhiều hơn dòng tiêu đề ({} cột): giá trị thừa «{}»",
+                                 pl.lit(len(table.headers)), value)))
+    if lossy:
+        for name in FIELDS:
+            if name in mapping:
+                raw = pl.col(f"_{name}_raw")
+                checks.append((label(name), raw.str.contains("\ufffd", literal=True),
+                               pl.format(BAD_BYTES + " (đọc thành «{}»); hãy lưu lại tệp dạng «CSV UTF-8»",
+                                         raw.str.strip_chars())))
     checks.append((label("channel"), pl.col("channel") == "invalid",
                    pl.format("kênh nộp «{}» không nhận ra (Trực tuyến / Trực tiếp / Bưu chính công ích hoặc 1/2/3)",
                              pl.col("_channel_raw").str.strip_chars())))
@@ -315,11 +370,20 @@ def _with_raw(frame: pl.DataFrame, table: RawTable) -> pl.DataFrame:
     """`_raw`, the row's original cells as JSON, for the rejected rows only (the only ones
     that keep it); encoding every row cost more than parsing it."""
     bad_rows = frame.filter(pl.col("_reason").is_not_null())[ROW]
-    raw = pl.struct([pl.col(h) for h in table.headers]).struct.json_encode().alias("_raw")
+    cells = [pl.col(h) for h in table.headers]
+    if "_extra_raw" in frame.columns and frame.filter(pl.col("_reason").is_not_null())["_extra_raw"].is_not_null().any():
+        cells.append(pl.col(EXTRA).alias(_extra_label(table)))  # the extra field of a row it rejects
+    raw = pl.struct(cells).struct.json_encode().alias("_raw")
     if bad_rows.len() == 0:
         return frame.with_columns(pl.lit(None, dtype=pl.String).alias("_raw"))
     encoded = table.frame.filter(pl.col(ROW).is_in(bad_rows.implode())).select(pl.col(ROW), raw).collect()
     return frame.join(encoded, on=ROW, how="left", maintain_order="left")
+
+
+def _extra_label(table: RawTable) -> str:
+    """The name of a CSV's first field past its header, in rejections and the raw cells."""
+    label = f"Cột {len(table.headers) + 1}"
+    return label if label not in table.headers else f"{label} (thừa)"
 
 
 STORE_COLUMNS = (
@@ -374,12 +438,19 @@ def check_dossier_file(
     Returns the table, the field mapping used and the prepared rows (with `_reason`)."""
     path = Path(path)
     name = name or path.name
+    with disk_full_said(name):  # a UTF-16 or Windows-1258 file's UTF-8 copy goes to the temp folder
+        return _check_dossier_file(con, path, province, name, mapping, today, progress)
+
+
+def _check_dossier_file(con, path: Path, province: str | None, name: str, mapping: dict[str, str] | None,
+                        today: date | None, progress: Progress) -> tuple[RawTable, dict[str, str], pl.DataFrame]:
     progress(0.05, "Đang đọc tệp…")
     table, fields = _open_table(path, name, mapping)
     try:
         progress(0.2, "Đang kiểm tra dữ liệu…")
         try:
-            frame = prepare(con, table, fields, province, today or date.today())
+            frame = prepare(con, table, fields, province, today or date.today(),
+                            lossy=table.strict_frame is not None)
         except pl.exceptions.PolarsError as exc:
             raise unreadable(name, exc) from None
         if frame.height == 0:
@@ -389,7 +460,23 @@ def check_dossier_file(
         _remove_temps(table)
 
 
-def load_dossier_file(
+def load_dossier_file(con: duckdb.DuckDBPyConnection, path: str | Path, province: str | None = None, *,
+                      name: str | None = None, mapping: dict[str, str] | None = None, user: str | None = None,
+                      today: date | None = None, progress: Progress = _no_progress) -> LoadResult:
+    """Load one export. Raises LoadError (database untouched) when the file is rejected whole,
+    a full disk included (store or temp folder: said in Vietnamese, see files.disk_full).
+
+    The rows are read and validated CHUNK_ROWS at a time and staged on disk (_Staging), so an
+    export of millions of rows never sits in memory whole; one transaction then writes them
+    all; the file hash is computed meanwhile. Same result as check_dossier_file +
+    write_dossiers."""
+    name = name or Path(path).name
+    with disk_full_said(name):
+        return _load_dossier_file(con, path, province, name=name, mapping=mapping, user=user, today=today,
+                                  progress=progress)
+
+
+def _load_dossier_file(
     con: duckdb.DuckDBPyConnection,
     path: str | Path,
     province: str | None = None,
@@ -400,12 +487,6 @@ def load_dossier_file(
     today: date | None = None,
     progress: Progress = _no_progress,
 ) -> LoadResult:
-    """Load one export. Raises LoadError (database untouched) when the file is rejected whole.
-
-    The rows are read and validated CHUNK_ROWS at a time and staged on disk (_Staging), so an
-    export of millions of rows never sits in memory whole; one transaction then writes them
-    all; the file hash is computed meanwhile. Same result as check_dossier_file +
-    write_dossiers."""
     path = Path(path)
     name = name or path.name
     today = today or date.today()
@@ -426,6 +507,13 @@ def load_dossier_file(
                 result = write(table.fast())
             except NotUtf8:  # nothing is written before the whole file is read: read it again, lossily
                 result = write(table)
+                garbled = [r["row"] for r in result.rejected if BAD_BYTES in r["reason"]]
+                if garbled:
+                    shown = ", ".join(map(str, garbled[:20])) + ("…" if len(garbled) > 20 else "")
+                    result.warnings.append(
+                        f"Tệp «{name}» có byte không phải mã UTF-8 sau phần đầu tệp (tệp lưu lẫn bảng mã khác?): "
+                        f"{number(len(garbled))} dòng chứa chúng bị từ chối (dòng {shown}). Hãy lưu lại tệp dạng "
+                        "«CSV UTF-8» rồi tải lên lại các dòng đó.")
     finally:
         _remove_temps(table)
     result.warnings[:0] = table.warnings
@@ -438,8 +526,9 @@ def _prepared_chunks(con, table: RawTable, fields: dict[str, str], province: str
     """prepare() over the file CHUNK_ROWS rows at a time (row numbers as in the whole file)."""
     done = 0
     try:
+        lossy = table.strict_frame is not None and table.frame is not table.strict_frame
         for index, batch in enumerate(table.frame.collect_batches(chunk_size=CHUNK_ROWS, maintain_order=True)):
-            yield prepare(con, replace(table, frame=batch.lazy()), fields, province, today, memo)
+            yield prepare(con, replace(table, frame=batch.lazy()), fields, province, today, memo, lossy)
             done += batch.height
             progress(0.1 + 0.7 * (1 - 0.8 ** (index + 1)), f"Đã kiểm tra {number(done)} dòng…")
     except pl.exceptions.PolarsError as exc:
@@ -601,6 +690,10 @@ def _write(con, frames: Iterable[pl.DataFrame], *, name: str, kind: str, file_ha
         digest = file_hash()
         return _commit(con, staging, repeats, name=name, kind=kind, digest=digest, province=province, user=user,
                        mapping=mapping, period=period, rows_read=rows_read, valid=valid)
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # see _commit: a failed INSERT leaves it to be reset here
+            con.execute("RESET preserve_insertion_order")
+        raise
     finally:
         staging.close()
 
@@ -654,7 +747,8 @@ def _commit(con, staging: _Staging, repeats: Repeats, *, name: str, kind: str, d
             con.execute(f"INSERT INTO dossiers SELECT {columns} FROM {rows} "
                         "WHERE _reason IS NULL AND source_row NOT IN (SELECT source_row FROM repeat_dropped)")
         finally:
-            con.execute("RESET preserve_insertion_order")
+            with contextlib.suppress(duckdb.Error):  # a failed INSERT aborted the transaction: _write resets it
+                con.execute("RESET preserve_insertion_order")
             con.unregister("repeat_dropped")
         con.execute(f"INSERT INTO rejected_rows SELECT ?, row_no, column_name, reason, raw FROM {bad} ORDER BY row_no",
                     [batch_id])

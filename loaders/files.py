@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import io
 import os
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,6 +25,9 @@ import blake3
 import polars as pl
 
 ROW = "__row"
+# A CSV row's first field past the header (the reader keeps one, see _parse_csv): loaders
+# reject a row where it holds text and ignore it empty (a trailing separator loses nothing).
+EXTRA = "__extra"
 SNIFF_BYTES = 256 * 1024
 SCAN_CHUNK = 1 << 20
 HEADER_SEARCH_ROWS = 30
@@ -91,7 +96,7 @@ def is_xlsx(path: Path) -> bool:
 def _unique_headers(headers: list[str]) -> list[str]:
     """Column names made unique ("Mã xã", "Mã xã (2)"; empty -> "Cột 3"), never the
     reserved ROW name."""
-    taken: set[str] = {ROW}
+    taken: set[str] = {ROW, EXTRA}
     counts: dict[str, int] = {}
     out = []
     for i, header in enumerate(headers):
@@ -331,15 +336,22 @@ def _parse_csv(path: Path, source: Path, sample: str, name: str, header_score, m
     headers = _unique_headers(rows[index])
     # Title lines above the header may have fewer fields; polars skips them as raw lines.
     skip = sum(1 for _ in lines[:index]) if index else 0
+    # The schema, not the first data row, sets the columns: a row with fewer fields gets
+    # nulls, a row with more keeps its first extra field in EXTRA (the rest are cut), the
+    # same on the first data row as on any other.
+    columns = [*headers, EXTRA]
+
     def scan(encoding: str) -> pl.LazyFrame:
         return pl.scan_csv(
             source,
             separator=delim,
             has_header=False,
             skip_rows=skip + 1,
-            new_columns=headers,
-            schema={h: pl.String for h in headers},
+            new_columns=columns,
+            schema={h: pl.String for h in columns},
             truncate_ragged_lines=True,
+            extra_columns="ignore",
+            missing_columns="insert",
             encoding=encoding,
             quote_char='"',
             eol_char=eol,
@@ -390,3 +402,48 @@ def unreadable(name: str, exc: Exception) -> LoadError:
         f"không được đóng hoặc tệp bị cắt cụt giữa chừng. Hãy mở tệp bằng Excel để kiểm tra, lưu lại rồi tải lên "
         f"lại. (Chi tiết kỹ thuật: {detail})"
     )
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether `exc`, or an error it arose from, is a full disk (ENOSPC), however the
+    library that met it words it (OSError, DuckDB's IOException, polars' ComputeError)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        text = str(exc).lower()
+        if "no space left on device" in text or "os error 28" in text:
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def disk_full(name: str, exc: BaseException) -> LoadError:
+    """The Vietnamese message for a load that ran out of disk space, naming what is full:
+    the store (DuckDB's error) or the temp folder (staging, transcoded copies)."""
+    detail, where = "", f"thư mục tạm «{tempfile.gettempdir()}»"
+    while exc is not None and not detail:
+        if "no space left on device" in str(exc).lower() or "os error 28" in str(exc).lower():
+            detail = str(exc).strip().splitlines()[0][:200]
+            if "duckdb" in type(exc).__module__:
+                where = "kho dữ liệu"
+        exc = exc.__cause__ or exc.__context__
+    return LoadError(
+        f"Không nạp được tệp «{name}»: ổ đĩa chứa {where} đã hết chỗ trống. Kho dữ liệu không thay đổi. "
+        f"Hãy giải phóng dung lượng ổ đĩa (hoặc báo quản trị hệ thống) rồi tải lên lại. "
+        f"(Chi tiết kỹ thuật: {detail or 'No space left on device'})"
+    )
+
+
+@contextmanager
+def disk_full_said(name: str) -> Iterator[None]:
+    """Turn a full disk met while loading `name` into disk_full's LoadError (the load's
+    transaction is rolled back by then); any other error passes unchanged."""
+    try:
+        yield
+    except LoadError:
+        raise
+    except Exception as exc:
+        if is_disk_full(exc):
+            raise disk_full(name, exc) from None
+        raise

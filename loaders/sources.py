@@ -7,7 +7,7 @@ import inspect
 from pathlib import Path
 
 from loaders import dossiers
-from loaders.files import LoadError
+from loaders.files import LoadError, disk_full_said
 
 KINDS = ("dossiers",)
 LOADERS = {"dossiers": dossiers.load_dossier_file}
@@ -49,7 +49,8 @@ def load_file(con, path, *, kind: str | None = None, province: str | None = None
     for key, value in (("mapping", mapping), ("period", period), ("unit", unit)):
         if value is not None and key in accepted:
             kwargs[key] = value
-    return loader(con, path, **kwargs)
+    with disk_full_said(name or path.name):  # every kind: a full disk is said in Vietnamese
+        return loader(con, path, **kwargs)
 
 
 # The other kinds; imported last because they may import this module's names.

@@ -168,17 +168,19 @@ def test_repeats_resolve_a_hash_collision_by_the_ids_themselves():
 
 def test_a_byte_that_is_not_utf8_past_the_sniffed_start_is_read_lossily(con, tmp_path):
     """The fast strict UTF-8 read meets the bad byte mid-file: the load reads the file
-    again with U+FFFD in its place, as before, and loses no row."""
+    again with U+FFFD in its place, loses no other row, and rejects the row holding it
+    (row, column, reason) instead of storing it garbled."""
     rows = [f"L{i:06d},16969,Trực tuyến,01/09/2025,,,Có" for i in range(12_000)]  # ~600 KB: past the sample
     rows[11_000] = "L011000,16969,Trực tuyến,01/09/2025,,,Có"
     body = (HEADER + "\n".join(rows) + "\n").encode("utf-8")
     at = body.index(b"L011000")
     path = write(tmp_path, "late-bad-byte.csv", body[:at] + b"L0110\xff00" + body[at + 7:])
     result = load_dossier_file(con, path, province="40", today=TODAY)
-    assert (result.rows_read, result.loaded, len(result.rejected)) == (12_000, 12_000, 0)
-    ids = [r[0] for r in con.execute("SELECT dossier_id FROM dossiers WHERE dossier_id LIKE 'L0110%00' "
-                                     "AND length(dossier_id) = 8").fetchall()]
-    assert ids == ["L0110\ufffd00"]
+    assert (result.rows_read, result.loaded) == (12_000, 11_999)
+    assert [(r["row"], r["column"]) for r in result.rejected] == [(11_002, "Mã hồ sơ")]
+    assert "UTF-8" in result.rejected[0]["reason"] and "L0110\ufffd00" in result.rejected[0]["reason"]
+    assert any("11002" in w for w in result.warnings)
+    assert con.execute("SELECT count(*) FROM dossiers WHERE dossier_id LIKE '%\ufffd%'").fetchall() == [(0,)]
 
 
 @pytest.mark.parametrize("pass_rows", [1, 2, 3])
@@ -229,6 +231,7 @@ def test_a_unit_code_decides_and_its_name_is_the_fallback(con, tmp_path, monkeyp
     stored = con.execute("SELECT dossier_id, unit_code, province_code FROM dossiers ORDER BY dossier_id").fetchall()
     assert stored == [("D1", "16969", "40"), ("D2", "16969", "40"), ("D3", other, "40"), ("D6", other, "40"),
                       ("D7", "16969", "40")]
-    assert [(r["row"], r["column"]) for r in result.rejected] == [(5, "Mã xã"), (6, "Mã xã")]
+    # Row 5: the code failed, then the name; the name's reason and column are given.
+    assert [(r["row"], r["column"]) for r in result.rejected] == [(5, "Đơn vị"), (6, "Mã xã")]
     assert "Không Có Thật" in result.rejected[0]["reason"]
     assert "thiếu mã đơn vị và tên đơn vị" in result.rejected[1]["reason"]

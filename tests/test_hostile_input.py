@@ -202,7 +202,7 @@ def test_truncated_file_loads_complete_rows_and_rejects_the_cut_one(con, tmp_pat
     else:
         content = full[: full.rindex("Nghĩa Thọ".encode()) + len("Nghĩa Th".encode()) + 1]  # half of "ọ"
         content = content.replace(b"H039,16969,", b"H039,,")  # the unit is then known by name only
-        column = "Mã xã"  # the unit's column is reported by its code header when the file has one
+        column = "Đơn vị"  # the unit is known by name only: the name's column is the one that failed
     result = load_dossier_file(con, write(tmp_path, f"cut_{cut}.csv", content), province="40", today=TODAY)
     accounted(result)
     assert (result.rows_read, result.loaded) == (40, 39)
