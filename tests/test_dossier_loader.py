@@ -235,3 +235,27 @@ def test_a_unit_code_decides_and_its_name_is_the_fallback(con, tmp_path, monkeyp
     assert [(r["row"], r["column"]) for r in result.rejected] == [(5, "Đơn vị"), (6, "Mã xã")]
     assert "Không Có Thật" in result.rejected[0]["reason"]
     assert "thiếu mã đơn vị và tên đơn vị" in result.rejected[1]["reason"]
+
+
+def test_rows_refused_while_writing_count_as_rejected_not_loaded(con, tmp_path):
+    """Rows rejected while reading, repeats, and rows refused while writing (a dossier of a
+    unit the uploader may not write) add up to the rows read, in the result and the batch."""
+    from loaders import accounts
+
+    write(tmp_path, "a.csv", "Mã hồ sơ,Mã xã,Ngày tiếp nhận\nV1,17611,01/09/2025\nV2,17611,02/09/2025\n")
+    load_dossier_file(con, tmp_path / "a.csv", province="40", today=TODAY)
+    officer = accounts.create_user(con, "canbo", "canbo-1234", "officer", "16969")
+    path = write(tmp_path, "b.csv", "Mã hồ sơ,Mã xã,Ngày tiếp nhận\nV1,16969,01/09/2025\nN1,16969,31/02/2025\n"
+                                    "N2,16969,03/09/2025\nN2,16969,03/09/2025\nV2,16969,02/09/2025\n")
+    before = db_state(con)["procedures"]
+    with accounts.acting_as(officer):
+        result = load_dossier_file(con, path, province="40", today=TODAY)
+    assert (result.rows_read, result.loaded, result.duplicates, result.replaced) == (5, 1, 1, 0)
+    assert [(r["row"], r["column"]) for r in result.rejected] == [
+        (2, "Mã hồ sơ"), (3, "Ngày tiếp nhận"), (6, "Mã hồ sơ")]
+    assert "Xã Vân Tụ" in result.rejected[0]["reason"]
+    assert con.execute("SELECT rows_read, loaded, duplicates, replaced, rejected FROM batches WHERE batch_id = ?",
+                       [result.batch_id]).fetchall() == [(5, 1, 1, 0, 3)]
+    assert con.execute("SELECT unit_code, count(*) FROM dossiers GROUP BY ALL ORDER BY 1").fetchall() == [
+        ("16969", 1), ("17611", 2)]
+    assert db_state(con)["procedures"] == before
