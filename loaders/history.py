@@ -65,10 +65,13 @@ def undoable(con: duckdb.DuckDBPyConnection, user, batch_ids: list[int]) -> list
 
 def describe(row: dict) -> str:
     """An upload as the undo confirmation names it: number, kind, file, time and counts."""
-    when = row["loaded_at"].strftime("%H:%M %d/%m/%Y") if row.get("loaded_at") else "?"
-    return (f"#{row['batch_id']} · {KIND_LABELS.get(row['kind'], row['kind'])} · tệp «{row['file_name'] or '?'}» "
-            f"· tải lúc {when} · {row['loaded'] or 0} dòng nạp, {row['replaced'] or 0} thay thế, "
-            f"{row['rejected'] or 0} từ chối")
+    from kpi.format import number
+
+    when = row["loaded_at"].strftime("%H:%M %d/%m/%Y") if row.get("loaded_at") else "không rõ thời gian"
+    file = f"tệp «{row['file_name']}»" if row.get("file_name") else "không có tên tệp"
+    return (f"#{row['batch_id']} · {KIND_LABELS.get(row['kind'], row['kind'])} · {file} "
+            f"· tải lúc {when} · {number(row['loaded'] or 0)} dòng nạp, {number(row['replaced'] or 0)} thay thế, "
+            f"{number(row['rejected'] or 0)} từ chối")
 
 
 def rejected_frame(con: duckdb.DuckDBPyConnection, batch_id: int) -> pl.DataFrame:

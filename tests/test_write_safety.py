@@ -202,3 +202,15 @@ def test_every_kind_has_its_undo_declared():
     assert set(batches.UNDO) == set(history.KIND_LABELS) == {*sources.KINDS, "sql"}
     for kind in batches.UNDO:
         assert callable(batches.undo_function(kind))
+
+
+def test_upload_description_uses_vietnamese_numbers_and_no_raw_marks():
+    from datetime import datetime
+
+    from loaders.history import describe
+
+    row = {"batch_id": 7, "kind": "dossiers", "file_name": None, "loaded_at": datetime(2025, 10, 3, 9, 5),
+           "loaded": 12345, "replaced": 1000, "rejected": None}
+    text = describe(row)
+    assert "12.345 dòng nạp" in text and "1.000 thay thế" in text and "0 từ chối" in text
+    assert "09:05 03/10/2025" in text and "không có tên tệp" in text and "?" not in text
