@@ -10,6 +10,7 @@ from kpi.definitions import KPIS
 from loaders import accounts, limits, store
 from loaders.store import query_pl
 from ui import auth, data, widgets
+from ui.text import md
 
 widgets.page_style()
 user = auth.current()
@@ -38,10 +39,10 @@ with st.form("new_user", border=True):
         try:
             accounts.create_user(cur, username.strip(), password, role, unit_code.strip() or None, full_name,
                                  [g.strip() for g in grants.split(",") if g.strip()], by=user.username)
-            st.success(f"Đã tạo tài khoản «{username}».")
+            st.success(f"Đã tạo tài khoản «{md(username)}».")
             st.rerun()
         except (ValueError, Exception) as exc:  # noqa: BLE001 - shown to the admin
-            st.error(f"Không tạo được tài khoản: {exc}")
+            st.error(f"Không tạo được tài khoản: {md(str(exc))}")
 
 st.subheader("Chỉ tiêu")
 targets = query_pl(cur, "SELECT unit_code, kpi, value, op, deadline, from_date, plan_slug, note FROM targets "
@@ -91,7 +92,7 @@ with st.form("upload_limits", border=True):
             st.success(f"Đã lưu {fmt.number(len(changed))} giới hạn." if changed
                        else "Không có giới hạn nào thay đổi.")
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(md(str(exc)))
 
 st.subheader("Nhật ký thao tác")
 log = query_pl(cur, "SELECT logged_at, username, action, detail FROM audit_log ORDER BY logged_at DESC LIMIT 500")

@@ -17,6 +17,7 @@ import streamlit as st
 from kpi import format as fmt
 from kpi.definitions import KPIS, STATUS_LABELS
 from ui import data, state, widgets
+from ui.text import md
 
 RATE_KPIS = [k for k, d in KPIS.items() if d.kind == "rate"]
 DEFAULT_KPI = "full_online_rate"
@@ -181,7 +182,7 @@ with_data = [r for r in commune_rows if r["value"] is not None]
 geo = data.boundaries(sel.province)
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.subheader(f"Các xã/phường của {sel.province_name}")
+    st.subheader(f"Các xã/phường của {md(sel.province_name)}")
     if own is not None and own["value"] is not None:
         st.markdown(f"**Toàn tỉnh:** {widgets.show(kpi, own['value'])} "
                     f"({fmt.number(own['numerator'])}/{fmt.number(own['denominator'])}) · "

@@ -25,7 +25,7 @@ from ui.text import md
 widgets.page_style()
 sel = state.sidebar()
 st.title("Tải dữ liệu lên")
-st.caption(f"Đơn vị đang chọn: {sel.unit_name} · tên đơn vị trong tệp được đối chiếu trong {sel.province_name}")
+st.caption(f"Đơn vị đang chọn: {md(sel.unit_name)} · tên đơn vị trong tệp được đối chiếu trong {md(sel.province_name)}")
 
 FIELD_CHOICES = ["(bỏ qua)"] + [f"{label} [{key}]" for key, (label, _h) in FIELDS.items()]
 
@@ -141,13 +141,13 @@ with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX, ignore_cleanup_errors=Tru
                         st.dataframe(table.frame.head(20).collect().drop("__row"), hide_index=True)
                     if bad.height:
                         st.markdown(f"**Các dòng sẽ bị từ chối** (hiển thị {min(bad.height, 50)}/{bad.height}):")
-                        st.table(bad.select(pl.col("__row").alias("Dòng"), pl.col("_column").alias("Cột"),
-                                            pl.col("_reason").alias("Lý do")).head(50))
+                        widgets.plain_table(bad.select(pl.col("__row").alias("Dòng"), pl.col("_column").alias("Cột"),
+                                                       pl.col("_reason").alias("Lý do")).head(50))
                 elif kind == "template":
                     period = st.text_input("Kỳ báo cáo (nếu biểu mẫu không ghi, vd. 2025-10)", value="",
                                            key=f"period_{index}_{path.stem}") or None
             except LoadError as exc:
-                st.error(str(exc))
+                st.error(md(str(exc)))
                 continue
 
             already = st.session_state.get(f"result_{path.stem}")
@@ -160,7 +160,7 @@ with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX, ignore_cleanup_errors=Tru
                     st.session_state[f"result_{path.stem}"] = result.summary()
                 except (LoadError, accounts.AccessDenied) as exc:
                     bar.empty()
-                    st.error(f"Tệp bị từ chối, kho dữ liệu không thay đổi: {exc}")
+                    st.error(f"Tệp bị từ chối, kho dữ liệu không thay đổi: {md(str(exc))}")
             summary = st.session_state.get(f"result_{path.stem}")
             if summary:
                 st.success(
@@ -169,20 +169,20 @@ with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX, ignore_cleanup_errors=Tru
                     f"từ chối {fmt.number(len(summary['rejected']))}."
                 )
                 for warning in summary.get("warnings", []):
-                    st.warning(warning)
+                    st.warning(md(warning))
                 if summary["rejected"]:
                     rejected = history.rejected_frame(data.cursor(), summary["batch_id"])
-                    st.table(rejected.select("Dòng", "Cột lỗi", "Lý do").head(50))
+                    widgets.plain_table(rejected.select("Dòng", "Cột lỗi", "Lý do").head(50))
                     widgets.excel_button(rejected, f"dong_bi_tu_choi_{summary['batch_id']}",
                                          "Tải các dòng bị từ chối (Excel) để sửa và tải lại",
                                          key=f"rej_{summary['batch_id']}")
 
 st.divider()
-st.subheader(f"Lịch sử tải lên — {sel.unit_name}")
+st.subheader(f"Lịch sử tải lên — {md(sel.unit_name)}")
 if message := st.session_state.pop("undo_message", None):
-    st.success(message)
+    st.success(md(message))
 if refusal := st.session_state.pop("undo_error", None):
-    st.error(refusal)
+    st.error(md(refusal))
 log = history.history(data.cursor(), province=sel.province if sel.is_province else None,
                       unit=None if sel.is_province else sel.unit)
 if log.is_empty():

@@ -143,11 +143,10 @@ def test_md_makes_every_markdown_character_literal(raw):
 
     out = md(raw)
     assert "\n" not in out and "\r" not in out
-    # every ASCII punctuation character is escaped (preceded by an odd number of backslashes)
-    for match in re.finditer(r"(\\*)([!-/:-@\[-`{-~])", out):
-        if match.group(2) != "\\":
-            assert len(match.group(1)) % 2 == 1, (raw, out, match.start())
-    assert "://" not in out and "](" not in out
+    # every Markdown character is escaped (preceded by an odd number of backslashes)
+    for match in re.finditer(r"(\\*)([`*_\[\]()#+\-.!|<>~$:@&])", out):
+        assert len(match.group(1)) % 2 == 1, (raw, out, match.start())
+    assert not re.search(r"(?<!\\)://", out) and "](" not in out
     assert _unescape_md(out) == re.sub(r"[\r\n]+", " ", raw)
 
 
@@ -174,8 +173,23 @@ def test_kpi_card_and_empty_state_escape_their_texts(monkeypatch):
     row = {"kpi": "full_online_rate", "status": "no_data", "value": None, "numerator": None, "denominator": None,
            "basis": "[danh mục](http://evil.example/)"}
     card = widgets.card(row, note="![](http://evil.example/t.png)\n\n[x](http://evil.example/)")
-    assert "://evil" not in card and "<img" not in card and "&#91;danh mục&#93;" in card
+    assert "://evil" not in card and "<img" not in card and "&#91;danh mục&#93;" in card  # `:` is `&#58;`
     shown = []
     monkeypatch.setattr(widgets.st, "info", lambda body, **_: shown.append(body))
     widgets.empty_state("Chưa có hồ sơ của [x](http://evil.example/)", "![](http://evil.example/t.png)")
-    assert "://evil" not in shown[0] and r"\[x\]\(http\:\/\/evil" in shown[0]
+    assert r"\[x\]\(http\://evil" in shown[0] and not re.search(r"(?<!\\)://", shown[0])
+
+
+def test_plain_table_escapes_cells_and_headers(monkeypatch):
+    """st.table renders Markdown in cells: the upload page's rejected rows go through plain_table."""
+    import polars as pl
+
+    from ui import widgets
+
+    shown = []
+    monkeypatch.setattr(widgets.st, "table", lambda frame, **_: shown.append(frame))
+    widgets.plain_table(pl.DataFrame({"Dòng": [2, 3], "[Cột](http://evil.example/)": ["![](http://evil.example/t)", None]}))
+    frame = shown[0]
+    assert frame["Dòng"].to_list() == [2, 3]
+    assert frame.columns[1] == r"\[Cột\]\(http\://evil\.example/\)"
+    assert frame[frame.columns[1]].to_list() == [r"\!\[\]\(http\://evil\.example/t\)", None]

@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import re
 
-# CommonMark lets every ASCII punctuation character be backslash-escaped, and an escaped
-# character is always literal: no link, image, emphasis, heading, list, table, HTML,
-# autolink (`http\:\/\/`), math (`\$`), directive (`\:red\[`) or shortcode starts from it.
-_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+# CommonMark lets any ASCII punctuation character be backslash-escaped, and an escaped
+# character is always literal. Escaped here: every character that can start or close Markdown
+# syntax on one line: links and images `[ ] ( ) !`, emphasis `* _ ~`, code `` ` ``, headings,
+# lists and quotes at a line start `# + - . ) >`, tables `|`, HTML and autolinks `< > : @`
+# (`http\://` is no autolink, `www\.` neither), entities `&`, math `$`, Streamlit's directives
+# and shortcodes `:` (`\:red\[…\]`, `\:material/x\:`), and `\` itself. Left as they are:
+# `/ , ; ? % " ' = ^ { }`, which start nothing without one of the above.
+_PUNCTUATION = re.compile(r"""([\\`*_\[\]()#+\-.!|<>~$:@&])""")
 # Line breaks would end the inline context the text sits in (start a block, a list item,
 # an indented code block); other control characters have no business in a label.
 _BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")

@@ -110,6 +110,13 @@ def empty_state(message: str, hint: str | None = None) -> None:
     st.info(f"**{md(message)}**" + (f"\n\n{md(hint)}" if hint else ""), icon="ℹ️")
 
 
+def plain_table(frame: pl.DataFrame) -> None:
+    """st.table renders Markdown in its header and cells: show `frame`'s texts literally (a
+    file's cells and column names are data, not Markdown)."""
+    st.table(pl.DataFrame({md(c): [None if v is None else md(v) for v in frame[c].to_list()]
+                           if frame[c].dtype == pl.String else frame[c] for c in frame.columns}))
+
+
 def excel_button(frame: pl.DataFrame, file_stem: str, label: str = "Tải Excel", percent_columns=None,
                  title: str | None = None, key: str | None = None) -> None:
     stem = re.sub(r"[^0-9A-Za-z_-]+", "_", file_stem).strip("_") or "bang"
