@@ -164,10 +164,11 @@ def gantt(bars: pl.DataFrame, group: str, multi: bool, today: date) -> go.Figure
                                                   fgcolor="rgba(255,255,255,.8)", size=9, fillmode="overlay")),
             text=["Thường xuyên →" if r["ongoing"] else fmt.day(r["end"]) for _, r in chosen],
             textposition="outside", cliponaxis=False, textfont=dict(size=13, color="#1f2328"),
-            customdata=[[r["task"], r["lead_unit"] or NO_LEAD, r["deadline"] or "",
+            # Plotly renders its hover text as HTML (<a href> included): the file's texts escaped
+            customdata=[[e(r["task"]), e(r["lead_unit"] or NO_LEAD), e(r["deadline"] or ""),
                          "thường xuyên, vẽ đến hết năm" if r["ongoing"] else fmt.day(r["end"]), label,
                          fmt.percent(r["progress"] / 100, 0) if r["progress"] is not None else "—",
-                         r["status"] or "—", r["unit_name"]] for _, r in chosen],
+                         e(r["status"] or "—"), e(r["unit_name"])] for _, r in chosen],
             hovertemplate="<b>%{customdata[0]}</b><br>Đơn vị: %{customdata[7]}<br>Chủ trì: %{customdata[1]}"
                           "<br>Thời hạn: %{customdata[2]} (%{customdata[3]})<br>Tình trạng: %{customdata[4]}"
                           " · tiến độ %{customdata[5]} · %{customdata[6]}<extra></extra>",
@@ -217,7 +218,7 @@ def progress_chart(table: pl.DataFrame, key: str, order: list[str] | None = None
     fig = go.Figure(go.Bar(
         x=[(r["progress"] or 0) / 100 for r in rows], y=list(range(len(rows))), orientation="h", width=0.65,
         marker_color=color, text=text, textposition="outside", cliponaxis=False, textfont=dict(color="#1f2328"),
-        customdata=[[r[key], r["tasks"], r["done"], r["overdue"], r["due_soon"]] for r in rows],
+        customdata=[[e(r[key]), r["tasks"], r["done"], r["overdue"], r["due_soon"]] for r in rows],  # HTML in hover
         hovertemplate="<b>%{customdata[0]}</b><br>Tiến độ bình quân %{x:.0%}<br>%{customdata[2]}/%{customdata[1]}"
                       " hoàn thành · %{customdata[3]} quá hạn · %{customdata[4]} sắp đến hạn<extra></extra>"))
     fig.update_layout(

@@ -10,6 +10,7 @@ and the hostile text did reach the page in its escaped form (so the test is not 
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -28,6 +29,7 @@ TASKS_CSV = f"""STT,Nhiệm vụ,Trụ cột,Đơn vị chủ trì,Đơn vị ph
 2,"Dòng một
 
 [bấm](http://evil.example/2)",Dữ liệu,Công an xã,,30/11/2025,Đang thực hiện,10,
+3,"<a href=""http://evil.example/3"">Xem</a>",Dữ liệu,"<b>Công an</b>",,15/12/2025,Đang thực hiện,20,
 """
 LABELLED = ("button", "selectbox", "radio", "multiselect", "text_input", "number_input", "checkbox", "toggle",
             "metric", "expander", "tabs", "download_button")
@@ -42,7 +44,7 @@ def hostile_db(golden_db, tmp_path):
     con = store.connect(golden_db)
     try:
         assert load_dossier_file(con, FIXTURES / "hostile" / "markdown_injection.csv", province="40").loaded == 2
-        assert load_tasks_file(con, tasks, "40", unit="16969").loaded == 2
+        assert load_tasks_file(con, tasks, "40", unit="16969").loaded == 3
         accounts.create_user(con, "tancong", "matkhau-tancong", "admin", None, f"{LINK} {IMAGE}")
     finally:
         con.close()
@@ -110,6 +112,9 @@ def test_tasks_page_escapes_task_texts(hostile_db):
     assert_inert(at, "&#91;Phiên đã hết hạn")
     tables = "\n".join(m.value for m in at.markdown if 'class="tk-table"' in m.value)
     assert "\n\n" not in tables and "<img" not in tables
+    # Plotly renders hover and tick texts as HTML (links included): the task texts arrive escaped
+    specs = "\n".join(json.dumps(json.loads(chart.proto.spec), ensure_ascii=False) for chart in at.get("plotly_chart"))
+    assert "evil.example/3" in specs and "<a href" not in specs and "<b>Công an" not in specs
 
 
 def test_reports_preview_escapes_task_texts(hostile_db):
