@@ -33,7 +33,7 @@ import duckdb
 import polars as pl
 
 from kpi.format import number
-from loaders import batches
+from loaders import batches, sqlquote
 from loaders.files import (
     EXTRA,
     ROW,
@@ -638,8 +638,7 @@ class _Staging:
         self.count = 0
 
     def files(self, kind: str) -> str:
-        pattern = str(self.dir / f"{kind}_*.parquet").replace("'", "''")
-        return f"read_parquet('{pattern}')"
+        return f"read_parquet({sqlquote.literal(self.dir / f'{kind}_*.parquet')})"  # the temp folder, quoted
 
     def submit(self, rows: pl.DataFrame, bad: pl.DataFrame) -> None:
         self.wait()

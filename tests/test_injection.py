@@ -193,3 +193,14 @@ def test_plain_table_escapes_cells_and_headers(monkeypatch):
     assert frame["Dòng"].to_list() == [2, 3]
     assert frame.columns[1] == r"\[Cột\]\(http\://evil\.example/\)"
     assert frame[frame.columns[1]].to_list() == [r"\!\[\]\(http\://evil\.example/t\)", None]
+
+
+def test_dossier_load_with_a_quote_in_the_temp_folder(con, fixtures, tmp_path, monkeypatch):
+    """The loader's staging files are read through a quoted literal, not a spliced path."""
+    import tempfile
+
+    odd = tmp_path / "t'mp'); DROP TABLE users; --"
+    odd.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(odd))
+    assert load_dossier_file(con, fixtures / "golden.csv", province="40", today=TODAY).loaded == 10
+    assert con.execute("SELECT count(*) FROM users").fetchall() == [(0,)]
