@@ -444,6 +444,7 @@ def test_html_in_uploaded_names_is_never_rendered_as_html(tmp_path, monkeypatch)
     from loaders import accounts, store
     from loaders.tasks import load_tasks_file
     from tests.pages.conftest import app
+    from ui.text import md
 
     path = tmp_path / "kpi.duckdb"
     con = store.connect(path)
@@ -466,6 +467,6 @@ def test_html_in_uploaded_names_is_never_rendered_as_html(tmp_path, monkeypatch)
         assert not at.exception, (page, [e.value for e in at.exception])
         html_parts = [m.value for m in at.markdown if m.proto.allow_html]
         assert not [h for h in html_parts if "<script" in h.lower()], page
-        shown += sum(SCRIPT in m.value for m in at.markdown if not m.proto.allow_html)  # shown as plain text
+        shown += sum(md(SCRIPT) in m.value for m in at.markdown if not m.proto.allow_html)  # escaped Markdown
         escaped += sum("&lt;script&gt;" in h for h in html_parts)                      # shown escaped
     assert shown and escaped  # the hostile text did reach the pages (drill-down position line, task table)
