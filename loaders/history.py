@@ -27,6 +27,10 @@ PRESETS_TABLE = """CREATE TABLE IF NOT EXISTS mapping_presets (
     header_key VARCHAR PRIMARY KEY, name VARCHAR, mapping VARCHAR, saved_at TIMESTAMP, saved_by VARCHAR)"""
 
 
+# Who loaded a batch when no account did: the command line, a scheduled pull, the sample data.
+SYSTEM_LOADER = "Hệ thống (dòng lệnh hoặc tác vụ tự động)"
+
+
 def history(con: duckdb.DuckDBPyConnection, province: str | None = None, unit: str | None = None) -> pl.DataFrame:
     """Uploads touching a unit (or a province, or all), newest first."""
     where, params = "TRUE", {}
@@ -38,9 +42,13 @@ def history(con: duckdb.DuckDBPyConnection, province: str | None = None, unit: s
                  "JOIN units u ON u.code = bu.unit_code WHERE u.province_code = $province))")
         params["province"] = province
     return query_pl(con, f"""
-        SELECT b.batch_id, b.kind, b.file_name, b.loaded_at, b.loaded_by, b.period, b.rows_read, b.loaded,
+        SELECT b.batch_id, b.kind, b.file_name, b.loaded_at, b.loaded_by,
+               CASE WHEN b.loaded_by IS NULL THEN $system
+                    ELSE coalesce(nullif(trim(u.full_name), ''), b.loaded_by) END AS loaded_by_name,
+               b.period, b.rows_read, b.loaded,
                b.replaced, b.duplicates, b.rejected, b.status, b.undone_at, b.undone_by
-        FROM batches b WHERE {where} ORDER BY b.batch_id DESC""", params)
+        FROM batches b LEFT JOIN users u ON u.username = b.loaded_by
+        WHERE {where} ORDER BY b.batch_id DESC""", params | {"system": SYSTEM_LOADER})
 
 
 def undoable(con: duckdb.DuckDBPyConnection, user, batch_ids: list[int]) -> list[int]:

@@ -193,7 +193,7 @@ else:
         pl.col("kind").replace_strict(history.KIND_LABELS, default=pl.col("kind")).alias("Loại"),
         pl.col("file_name").alias("Tệp"),
         pl.col("loaded_at").dt.strftime("%d/%m/%Y %H:%M").alias("Thời gian"),
-        pl.col("loaded_by").alias("Người tải"),
+        pl.col("loaded_by_name").alias("Người tải"),
         pl.col("loaded").alias("Dòng nạp"), pl.col("replaced").alias("Thay thế"),
         pl.col("rejected").alias("Từ chối"),
         pl.when(pl.col("status") == "active").then(pl.lit("Đang dùng"))

@@ -57,6 +57,8 @@ def test_preview_validates_without_writing_then_loads_and_undoes(golden_db, monk
     assert counts(golden_db) == 13
     history_table = at.dataframe[-1].value
     assert list(history_table["Lần tải"]) == [2, 1]
+    # Who loaded: the account's full name, and the sample/CLI load named, never "None".
+    assert list(history_table["Người tải"]) == ["Quản trị viên", "Hệ thống (dòng lệnh hoặc tác vụ tự động)"]
     at.selectbox(key="undo_pick").select(2).run()
     at.checkbox(key="undo_confirm_2").check().run()
     at.button(key="undo_go_2").click().run()

@@ -1,0 +1,112 @@
+"""Issue 13 through the real server: a workbook crafted to exhaust memory, selected on the
+upload page, is refused in Vietnamese while the server keeps answering; after an upload
+and a fresh login (a reload starts a new session) the undo picker offers that upload."""
+
+from __future__ import annotations
+
+import urllib.request
+import zipfile
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from loaders import accounts, store
+from loaders.dossiers import load_dossier_file
+
+from .conftest import log_in, screenshot, wait_idle, wait_text
+from .test_officer_flow import open_page, upload
+
+pytestmark = pytest.mark.browser
+FIXTURES = store.ROOT / "tests" / "fixtures"
+TODAY = "2025-11-15"
+
+
+def prepare_db(path):
+    con = store.connect(path)
+    load_dossier_file(con, FIXTURES / "golden.csv", province="40")
+    accounts.create_user(con, "canbo.nghiatho", "mat-khau-canbo", "officer", "16969", "Nguyễn Văn A")
+    con.close()
+
+
+def dimension_bomb(path) -> None:
+    """A 2 KB workbook whose sheet claims A1:XFD1048576 and has one cell at XFD1048576."""
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
+        "xl/worksheets/sheet1.xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            '<dimension ref="A1:XFD1048576"/><sheetData>'
+            '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+            '</sheetData></worksheet>'),
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+
+
+def _healthy(url: str) -> bool:
+    with urllib.request.urlopen(url + "/_stcore/health", timeout=10) as response:
+        return response.status == 200
+
+
+def test_crashing_workbook_is_refused_and_server_stays_up(server, browser, tmp_path):
+    bomb = tmp_path / "bao_cao.xlsx"
+    dimension_bomb(bomb)
+    log_in(browser, server["url"] + "/tai-len?tinh=40", "canbo.nghiatho", "mat-khau-canbo")
+    open_page(browser, "Tải dữ liệu lên")
+    wait_text(browser, "Tải dữ liệu lên")
+    upload(browser, bomb)
+    wait_text(browser, "bao_cao.xlsx", timeout=60)
+    wait_idle(browser, timeout=60)
+    errors = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stAlertContentError"]')
+    screenshot(browser, "safety_1_bomb_refused")
+    assert _healthy(server["url"])
+    assert errors and any("bao_cao.xlsx" in e.text for e in errors), [e.text for e in errors]
+    assert "Traceback" not in browser.find_element(By.TAG_NAME, "body").text
+
+    # The server still serves: a real upload goes through, and after a reload (new session,
+    # logged in again) the undo picker offers that upload, not an older one.
+    driver = browser
+    driver.refresh()
+    log_in(driver, server["url"] + "/tai-len?tinh=40", "canbo.nghiatho", "mat-khau-canbo")
+    open_page(driver, "Tải dữ liệu lên")
+    upload(driver, FIXTURES / "messy.csv")
+    wait_text(driver, "Dòng sẽ bị từ chối")
+    wait_idle(driver)
+    buttons = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Nạp vào kho dữ liệu"]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", buttons[-1])
+    buttons[-1].click()
+    wait_text(driver, "Đã nạp lần tải #2")
+    wait_idle(driver)
+
+    driver.get(server["url"] + "/tai-len?tinh=40")
+    log_in(driver, server["url"] + "/tai-len?tinh=40", "canbo.nghiatho", "mat-khau-canbo")
+    open_page(driver, "Tải dữ liệu lên")
+    wait_text(driver, "Lịch sử tải lên")
+    wait_idle(driver)
+    screenshot(driver, "safety_2_undo_offers_latest")
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert "#2" in body and "messy.csv" in body
