@@ -1,30 +1,94 @@
-"""The counts every dossier KPI is built from, each written once as SQL over dossier rows.
+"""The counts every dossier KPI is built from, each declared once as a value (`Component`):
+its name, the date column the period applies to, its row condition over dossier columns and
+its Vietnamese description.
 
-The same expressions fill the monthly fact tables and answer date-range queries on the
-raw rows, so pre-aggregated and raw figures cannot drift apart.
+Everything else is generated from these declarations: the `count(*) FILTER (WHERE …)` SQL
+that fills the monthly fact tables and answers date-range queries on the raw rows (so
+pre-aggregated and raw figures cannot drift apart), the fact tables' columns, the
+drill-down's dossier conditions and the descriptions a traced figure shows.
 Flags a file did not carry are NULL; their `_known` counts keep "not reported" from
-turning into 0%.
+turning into 0%. This module imports nothing of the project: the store builds its fact
+tables from it.
 """
 
-RECEIVED_COMPONENTS = {
-    "received": "count(*)",
-    "received_online": "count(*) FILTER (WHERE channel = 'online')",
-    "fully_online": "count(*) FILTER (WHERE fully_online)",
-    "fully_online_known": "count(fully_online)",
-    "digitised": "count(*) FILTER (WHERE digitised)",
-    "digitised_known": "count(digitised)",
-    "data_reused": "count(*) FILTER (WHERE data_reused)",
-    "data_reused_known": "count(data_reused)",
-}
+from __future__ import annotations
 
-FINISHED_COMPONENTS = {
-    "finished": "count(*)",
-    "e_result": "count(*) FILTER (WHERE e_result)",
-    "e_result_known": "count(e_result)",
-    "finished_with_due": "count(*) FILTER (WHERE due_date IS NOT NULL)",
-    "finished_on_time": "count(*) FILTER (WHERE finished_date <= due_date)",
-}
+import hashlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str                   # also the fact tables' column
+    date_column: str | None     # received_date | finished_date; None: as of a day (overdue_open)
+    condition: str | None       # SQL over dossier columns; None: every dossier of the period
+    description: str            # Vietnamese, "hồ sơ …" ({asof} for an as-of count)
+
+    @property
+    def sql(self) -> str:
+        """The count over dossier rows."""
+        return f"count(*) FILTER (WHERE {self.condition})" if self.condition else "count(*)"
+
+    @property
+    def where(self) -> str:
+        """The row condition (TRUE for every row), for the drill-down's dossier lists."""
+        return self.condition or "TRUE"
+
+
+COMPONENTS: tuple[Component, ...] = (
+    Component("received", "received_date", None, "hồ sơ tiếp nhận trong kỳ"),
+    Component("received_online", "received_date", "channel = 'online'", "hồ sơ tiếp nhận trong kỳ, nộp trực tuyến"),
+    Component("fully_online", "received_date", "fully_online",
+              "hồ sơ tiếp nhận trong kỳ, xử lý toàn trình («Toàn trình» = Có)"),
+    Component("fully_online_known", "received_date", "fully_online IS NOT NULL",
+              "hồ sơ tiếp nhận trong kỳ có ghi «Toàn trình» (Có hoặc Không)"),
+    Component("digitised", "received_date", "digitised", "hồ sơ tiếp nhận trong kỳ đã số hóa («Số hóa» = Có)"),
+    Component("digitised_known", "received_date", "digitised IS NOT NULL",
+              "hồ sơ tiếp nhận trong kỳ có ghi «Số hóa» (Có hoặc Không)"),
+    Component("data_reused", "received_date", "data_reused", "hồ sơ tiếp nhận trong kỳ có tái sử dụng dữ liệu"),
+    Component("data_reused_known", "received_date", "data_reused IS NOT NULL",
+              "hồ sơ tiếp nhận trong kỳ có ghi «Tái sử dụng dữ liệu» (Có hoặc Không)"),
+    Component("finished", "finished_date", None, "hồ sơ giải quyết xong trong kỳ"),
+    Component("e_result", "finished_date", "e_result", "hồ sơ giải quyết xong trong kỳ có kết quả điện tử"),
+    Component("e_result_known", "finished_date", "e_result IS NOT NULL",
+              "hồ sơ giải quyết xong trong kỳ có ghi «Kết quả điện tử» (Có hoặc Không)"),
+    Component("finished_with_due", "finished_date", "due_date IS NOT NULL",
+              "hồ sơ giải quyết xong trong kỳ có ngày hẹn trả"),
+    Component("finished_on_time", "finished_date", "finished_date <= due_date",
+              "hồ sơ giải quyết xong trong kỳ, không muộn hơn ngày hẹn trả"),
+)
 
 # As of a date A: received by A, not finished by A, due before A.
 OVERDUE_OPEN_WHERE = "received_date <= $asof AND (finished_date IS NULL OR finished_date > $asof) AND due_date < $asof"
-OVERDUE_OPEN_SQL = f"count(*) FILTER (WHERE {OVERDUE_OPEN_WHERE})"
+OVERDUE_OPEN = Component("overdue_open", None, OVERDUE_OPEN_WHERE,
+                         "hồ sơ đã nhận, chưa có kết quả và đã quá hạn tại ngày {asof}")
+OVERDUE_OPEN_SQL = OVERDUE_OPEN.sql
+
+# Every dossier count by name (the period counts and the as-of count).
+BY_NAME: dict[str, Component] = {c.name: c for c in (*COMPONENTS, OVERDUE_OPEN)}
+
+# name -> count SQL, per fact table (received in the period / finished in the period).
+RECEIVED_COMPONENTS = {c.name: c.sql for c in COMPONENTS if c.date_column == "received_date"}
+FINISHED_COMPONENTS = {c.name: c.sql for c in COMPONENTS if c.date_column == "finished_date"}
+
+# Each monthly fact table: its date column and its counts (also its count columns, by name).
+FACT_TABLES = {"fact_received": "received_date", "fact_finished": "finished_date"}
+FACT_KEYS = ("unit_code", "province_code", "month", "procedure_code", "field")
+
+
+def fact_components(table: str) -> list[Component]:
+    return [c for c in COMPONENTS if c.date_column == FACT_TABLES[table]]
+
+
+def fact_table_sql(table: str) -> str:
+    """CREATE TABLE of a monthly fact table: the keys, then one BIGINT column per component."""
+    counts = ", ".join(f"{c.name} BIGINT" for c in fact_components(table))
+    return (f"CREATE TABLE IF NOT EXISTS {table} (unit_code VARCHAR, province_code VARCHAR, month DATE, "
+            f"procedure_code VARCHAR, field VARCHAR, {counts})")
+
+
+def fingerprint() -> str:
+    """Changes whenever a fact table's counts change (name, date column or condition): the
+    store then rebuilds its monthly facts (loaders.migrations)."""
+    text = "\n".join(f"{c.name}|{c.date_column}|{c.condition}" for c in COMPONENTS)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

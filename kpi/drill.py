@@ -1,20 +1,19 @@
 """Drill-down queries: KPI tables of a unit's children (communes, fields, procedures) and
 the dossiers behind every figure.
 
-The dossier sets are derived from the component SQL the engine counts with
-(kpi.components) and scoped by the engine's own WHERE clause, so the list of a KPI's
+The dossier sets are the row conditions of the components the engine counts with
+(kpi.components declares each once) and scoped by the engine's own WHERE clause, so the list of a KPI's
 numerator has exactly as many rows as the engine's numerator.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
 
-from kpi.components import FINISHED_COMPONENTS, OVERDUE_OPEN_SQL, RECEIVED_COMPONENTS
+from kpi.components import BY_NAME
 from kpi.definitions import KPIS
 from kpi.engine import Query, _where, evaluate, members, scope
 from kpi.periods import Period
@@ -28,48 +27,14 @@ PART_LABELS = {
 }
 CHANNEL_LABELS = {"online": "Trực tuyến", "direct": "Trực tiếp", "post": "BCCI"}
 
-# What each count means, in words, for the line that explains a figure.
-COMPONENT_VI = {
-    "received": "hồ sơ tiếp nhận trong kỳ",
-    "received_online": "hồ sơ tiếp nhận trong kỳ, nộp trực tuyến",
-    "fully_online": "hồ sơ tiếp nhận trong kỳ, xử lý toàn trình («Toàn trình» = Có)",
-    "fully_online_known": "hồ sơ tiếp nhận trong kỳ có ghi «Toàn trình» (Có hoặc Không)",
-    "digitised": "hồ sơ tiếp nhận trong kỳ đã số hóa («Số hóa» = Có)",
-    "digitised_known": "hồ sơ tiếp nhận trong kỳ có ghi «Số hóa» (Có hoặc Không)",
-    "data_reused": "hồ sơ tiếp nhận trong kỳ có tái sử dụng dữ liệu",
-    "data_reused_known": "hồ sơ tiếp nhận trong kỳ có ghi «Tái sử dụng dữ liệu» (Có hoặc Không)",
-    "finished": "hồ sơ giải quyết xong trong kỳ",
-    "e_result": "hồ sơ giải quyết xong trong kỳ có kết quả điện tử",
-    "e_result_known": "hồ sơ giải quyết xong trong kỳ có ghi «Kết quả điện tử» (Có hoặc Không)",
-    "finished_with_due": "hồ sơ giải quyết xong trong kỳ có ngày hẹn trả",
-    "finished_on_time": "hồ sơ giải quyết xong trong kỳ, không muộn hơn ngày hẹn trả",
-    "overdue_open": "hồ sơ đã nhận, chưa có kết quả và đã quá hạn tại ngày {asof}",
-}
-
-_COUNT = re.compile(r"count\((\*|\w+)\)(?:\s+FILTER\s*\(WHERE\s+(.*)\))?", re.S | re.I)
-
-
-def _predicate(expr: str) -> str:
-    """The row condition of one count expression: count(*) FILTER (WHERE c) -> c,
-    count(col) -> col IS NOT NULL."""
-    m = _COUNT.fullmatch(expr.strip())
-    if not m:
-        raise ValueError(f"cannot turn {expr!r} into a row condition")
-    parts = [] if m[1] == "*" else [f"{m[1]} IS NOT NULL"]
-    if m[2]:
-        parts.append(f"({m[2]})")
-    return " AND ".join(parts) or "TRUE"
+# What each count means, in words, for the line that explains a figure (from the declarations).
+COMPONENT_VI = {name: c.description for name, c in BY_NAME.items()}
 
 
 def component_rows(name: str) -> tuple[str, str | None]:
     """(row condition, date column the period applies to) of a dossier component."""
-    if name in RECEIVED_COMPONENTS:
-        return _predicate(RECEIVED_COMPONENTS[name]), "received_date"
-    if name in FINISHED_COMPONENTS:
-        return _predicate(FINISHED_COMPONENTS[name]), "finished_date"
-    if name == "overdue_open":
-        return _predicate(OVERDUE_OPEN_SQL), None
-    raise KeyError(name)
+    c = BY_NAME[name]
+    return c.where, c.date_column
 
 
 def describe(name: str, asof: date) -> str:
@@ -87,7 +52,7 @@ def describe_part(kpi: str, part: str, asof: date) -> str:
 
 
 def _is_dossier_component(name: str | None) -> bool:
-    return name is None or name in RECEIVED_COMPONENTS or name in FINISHED_COMPONENTS or name == "overdue_open"
+    return name is None or name in BY_NAME
 
 
 # KPIs whose numerator and denominator are both counts of dossier rows.

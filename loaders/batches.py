@@ -15,7 +15,7 @@ from datetime import datetime
 
 import duckdb
 
-from kpi.components import FINISHED_COMPONENTS, RECEIVED_COMPONENTS
+from kpi.components import FACT_KEYS, FACT_TABLES, fact_components
 from loaders import accounts, store
 
 # Every kind of batch -> (module, function) that removes a batch's rows of that kind and
@@ -190,29 +190,38 @@ def _id_parts(passes: int) -> list[str]:
     return [f"AND hash(dossier_id) % {passes} = {p}" for p in range(passes)]
 
 
-def refresh_facts(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute the monthly facts of the (unit, month) cells listed in temp table `touched`."""
-    con.execute("CREATE OR REPLACE TEMP TABLE touched_cells AS SELECT DISTINCT * FROM touched")
-    received = ", ".join(f"{expr} AS {name}" for name, expr in RECEIVED_COMPONENTS.items())
-    finished = ", ".join(f"{expr} AS {name}" for name, expr in FINISHED_COMPONENTS.items())
-    for table, date_col, exprs in (("fact_received", "received_date", received),
-                                   ("fact_finished", "finished_date", finished)):
+def refresh_facts(con: duckdb.DuckDBPyConnection, everything: bool = False) -> None:
+    """Recompute the monthly facts of the (unit, month) cells listed in temp table `touched`
+    (dropped afterwards), or with `everything` all of them (the rebuild after the component
+    declarations changed, loaders.migrations). Columns are written by name, from kpi.components."""
+    if not everything:
+        con.execute("CREATE OR REPLACE TEMP TABLE touched_cells AS SELECT DISTINCT * FROM touched")
+    for table, date_col in FACT_TABLES.items():
+        comps = fact_components(table)
+        columns = ", ".join((*FACT_KEYS, *(c.name for c in comps)))
+        counts = ", ".join(f"{c.sql} AS {c.name}" for c in comps)
+        if everything:
+            con.execute(f"DELETE FROM {table}")
+            only = ""
+        else:
+            con.execute(
+                f"""DELETE FROM {table} f USING touched_cells t
+                    WHERE f.unit_code = t.unit_code AND f.month = t.month"""
+            )
+            only = f"""SEMI JOIN touched_cells t
+                  ON d.unit_code = t.unit_code AND date_trunc('month', d.{date_col})::DATE = t.month"""
         con.execute(
-            f"""DELETE FROM {table} f USING touched_cells t
-                WHERE f.unit_code = t.unit_code AND f.month = t.month"""
-        )
-        con.execute(
-            f"""INSERT INTO {table}
+            f"""INSERT INTO {table} ({columns})
                 SELECT d.unit_code, d.province_code, date_trunc('month', d.{date_col})::DATE AS month,
-                       d.procedure_code, d.field, {exprs}
+                       d.procedure_code, d.field, {counts}
                 FROM dossiers d
-                SEMI JOIN touched_cells t
-                  ON d.unit_code = t.unit_code AND date_trunc('month', d.{date_col})::DATE = t.month
+                {only}
                 WHERE d.{date_col} IS NOT NULL
                 GROUP BY ALL"""
         )
-    con.execute("DROP TABLE touched_cells")
-    con.execute("DROP TABLE touched")
+    if not everything:
+        con.execute("DROP TABLE touched_cells")
+        con.execute("DROP TABLE touched")
 
 
 class UndoError(Exception):

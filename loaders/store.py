@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from kpi.components import fact_table_sql  # declarations only: imports nothing of the project
+
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference"
 UNITS_JSON = REFERENCE / "vn_units" / "units_2025.json"
@@ -100,13 +102,7 @@ CREATE TABLE IF NOT EXISTS rejected_rows (
 );
 CREATE TABLE IF NOT EXISTS dossiers ({DOSSIER_COLUMNS});
 CREATE TABLE IF NOT EXISTS dossier_history ({DOSSIER_COLUMNS}, superseded_by INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS fact_received (
-    unit_code VARCHAR, province_code VARCHAR, month DATE, procedure_code VARCHAR, field VARCHAR,
-    received BIGINT, received_online BIGINT,
-    fully_online BIGINT, fully_online_known BIGINT,
-    digitised BIGINT, digitised_known BIGINT,
-    data_reused BIGINT, data_reused_known BIGINT
-);
+{fact_table_sql("fact_received")};  -- keys + one count per component (kpi.components)
 CREATE TABLE IF NOT EXISTS targets (
     unit_code VARCHAR,               -- NULL: every unit
     kpi VARCHAR NOT NULL,
@@ -136,11 +132,7 @@ CREATE TABLE IF NOT EXISTS sql_pulls (   -- every pull that made a batch, so an 
     rows_read INTEGER,
     replayed BOOLEAN NOT NULL        -- undone and pulled again since
 );
-CREATE TABLE IF NOT EXISTS fact_finished (
-    unit_code VARCHAR, province_code VARCHAR, month DATE, procedure_code VARCHAR, field VARCHAR,
-    finished BIGINT, e_result BIGINT, e_result_known BIGINT,
-    finished_with_due BIGINT, finished_on_time BIGINT
-);
+{fact_table_sql("fact_finished")};
 -- Aggregate sources (loaders/template.py, catalogue.py, archive.py, tasks.py). A row replaced
 -- by a later upload of the same key keeps living with superseded_by = that upload, for undo.
 CREATE TABLE IF NOT EXISTS template_rows (      -- TT 01/2020 biểu 06a (per unit) / 07a (per field)

@@ -84,10 +84,11 @@ def test_status_filter_and_paging(loaded):
 
 
 def test_rows_turn_into_conditions():
-    assert drill._predicate("count(*)") == "TRUE"
-    assert drill._predicate("count(fully_online)") == "fully_online IS NOT NULL"
-    assert drill._predicate("count(*) FILTER (WHERE channel = 'online')") == "(channel = 'online')"
-    assert drill.component_rows("e_result") == ("(e_result)", "finished_date")
+    # The conditions come from the component declarations (kpi.components), no SQL parsed back.
+    assert drill.component_rows("received") == ("TRUE", "received_date")
+    assert drill.component_rows("fully_online_known") == ("fully_online IS NOT NULL", "received_date")
+    assert drill.component_rows("received_online") == ("channel = 'online'", "received_date")
+    assert drill.component_rows("e_result") == ("e_result", "finished_date")
     assert drill.component_rows("overdue_open")[1] is None
     assert set(drill.DRILL_KPIS) == {"received", "online_submission_rate", "full_online_rate", "digitisation_rate",
                                      "data_reuse_rate", "e_result_rate", "on_time_rate", "overdue_open"}
