@@ -5,7 +5,8 @@ take the server down.
 The check opens the ZIP archive without extracting it: number of parts, each part's declared
 size, the total and the compression ratio; then it inflates every part itself, as a stream
 with a hard byte budget (a part that inflates to more than its header declares is refused:
-zip bombs lie in their headers), and on the first sheet it reads the declared
+zip bombs lie in their headers), and on the first sheet (and every other part, which the
+reader might take for it) it reads the declared
 `<dimension ref=...>` and counts the real `<row>` and `<c>` elements and the largest row and
 column they name. A workbook's reader holds the sheet's whole area (rows × columns, ~32 bytes
 a cell), so one cell at XFD1048576 alone asks for 512 GB.
@@ -128,12 +129,15 @@ def _check(path_text: str, _mtime: int, _size: int, name: str, limits: Limits) -
     if sheet not in names:
         raise _not_a_workbook(path, name)
     # The first sheet first: it is the big part, and a bomb is refused before the rest is read.
+    # Every other part is held to the same caps: the reader (calamine) parses workbook.xml and
+    # its relationships as XML, so a commented-out <sheet>, a repeated relationship id or a
+    # second `…:id` attribute made it load another sheet than the one picked above.
     ordered = sorted(infos, key=lambda i: i.filename != sheet)
     facts = None
     total = 0
     with open(path, "rb") as handle:
         for info in ordered:
-            scan = _SheetScan(name, limits) if info.filename == sheet else None
+            scan = _SheetScan(name, limits)
             size = 0
             for chunk in _inflate(path, handle, info, name):
                 size += len(chunk)
@@ -144,10 +148,10 @@ def _check(path_text: str, _mtime: int, _size: int, name: str, limits: Limits) -
                 if total > limits.max_uncompressed_bytes:
                     raise _refused(name, f"khi giải nén, tệp lớn hơn {_n(limits.max_uncompressed_bytes)} byte, "
                                          f"vượt giới hạn {_n(limits.max_uncompressed_bytes)} byte")
-                if scan:
-                    scan.feed(chunk)
-            if scan:
-                facts = scan.finish(info.filename)
+                scan.feed(chunk)
+            finished = scan.finish(info.filename)
+            if info.filename == sheet:
+                facts = finished
     return SheetFacts(facts.part, facts.rows, facts.cells, facts.max_row, facts.max_column, total)
 
 

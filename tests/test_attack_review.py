@@ -1,0 +1,85 @@
+"""A second, attacker's look at the issue-13 fixes: each test is a way around a fix that
+worked on main after them (see the report of the review)."""
+
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+
+from loaders import xlsx_guard
+from loaders.files import LoadError
+
+# ------------------------------------------------------------------ XLSX guard: which sheet
+# The guard checks "the first sheet" as it reads workbook.xml with regexes; the reader
+# (calamine) parses the XML. Where they disagree, the guard checks a small decoy sheet and
+# the reader loads an unchecked one: a dimension bomb there reached the reader (contained
+# only by the child's 6 GB address-space limit) and every cap the admin sets was bypassed.
+
+_CT = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+       'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+       'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName='
+       '"/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main'
+       '+xml"/></Types>')
+_ROOT_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+              'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+              'officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+_WB = ('<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+       '2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>{}'
+       '</sheets></workbook>')
+_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+         'package/2006/relationships">{}</Relationships>')
+_REL = ('<Relationship Id="{}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'worksheet" Target="{}"/>')
+
+
+def _sheet(cell: str, dimension: str, text: str) -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+            f'spreadsheetml/2006/main"><dimension ref="{dimension}"/><sheetData><row r="{cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}">'
+            f'<c r="{cell}" t="inlineStr"><is><t>{text}</t></is></c></row></sheetData></worksheet>')
+
+
+DECOY = _sheet("A1", "A1", "DECOY")
+BOMB = _sheet("XFD1048576", "A1:XFD1048576", "BOMB")   # the reader would ask for 512 GB
+REAL = _sheet("A1", "A1", "REAL")
+
+# workbook.xml's <sheets> and the workbook's relationships: the guard picked sheet1.xml in
+# each, the reader loads sheet2.xml as sheet 0.
+VARIANTS = {
+    "sheet_in_comment": ('<!--<sheet name="D" sheetId="9" r:id="rId1"/>--><sheet name="R" sheetId="1" r:id="rId2"/>',
+                         _REL.format("rId1", "worksheets/sheet1.xml") + _REL.format("rId2", "worksheets/sheet2.xml")),
+    "duplicate_relationship_id": ('<sheet name="R" sheetId="1" r:id="rId1"/>',
+                                  _REL.format("rId1", "worksheets/sheet1.xml")
+                                  + _REL.format("rId1", "worksheets/sheet2.xml")),
+    "foreign_id_attribute": ('<sheet name="R" sheetId="1" x:id="rId1" r:id="rId2" xmlns:x="urn:x"/>',
+                             _REL.format("rId1", "worksheets/sheet1.xml") + _REL.format("rId2", "worksheets/sheet2.xml")),
+}
+
+
+def _workbook(path, variant: str, second: str):
+    sheets, rels = VARIANTS[variant]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", _CT)
+        z.writestr("_rels/.rels", _ROOT_RELS)
+        z.writestr("xl/workbook.xml", _WB.format(sheets))
+        z.writestr("xl/_rels/workbook.xml.rels", _RELS.format(rels))
+        z.writestr("xl/worksheets/sheet1.xml", DECOY)
+        z.writestr("xl/worksheets/sheet2.xml", second)
+    return path
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_reader_loads_the_sheet_the_guard_did_not_pick(tmp_path, variant):
+    """The premise: calamine really reads sheet2.xml as the first sheet of these workbooks."""
+    import fastexcel
+
+    path = _workbook(tmp_path / f"{variant}.xlsx", variant, REAL)
+    frame = fastexcel.read_excel(str(path)).load_sheet(0, header_row=None, dtypes="string").to_polars()
+    assert frame.row(0) == ("REAL",)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_guard_refuses_a_bomb_behind_a_decoy_first_sheet(tmp_path, variant):
+    path = _workbook(tmp_path / f"{variant}.xlsx", variant, BOMB)
+    with pytest.raises(LoadError, match="XFD1048576.*vượt giới hạn"):
+        xlsx_guard.check_workbook(path)
