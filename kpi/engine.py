@@ -1,14 +1,13 @@
 """Compute KPIs for a unit (province or commune) and period from the store.
 
-Counts come per unit from component providers (dossier facts here; the other sources
-add theirs), are summed over a group, and only then divided: a group's rate is the
-pooled rate of its members, never a mean of rates. A KPI without a denominator has no
-value ("no data"), never 0.
+Counts come per unit from component providers (dossier facts here, the other sources in
+kpi/sources.py, all listed in kpi/providers.py), are summed over a group, and only then
+divided: a group's rate is the pooled rate of its members, never a mean of rates. A KPI
+without a denominator has no value ("no data"), never 0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
 
@@ -147,30 +146,19 @@ def _outer(frames: list[pl.DataFrame], dim: str) -> pl.DataFrame:
     return out
 
 
-Provider = Callable[[duckdb.DuckDBPyConnection, Query], pl.DataFrame]
-PROVIDERS: list[Provider] = [dossier_components]
-# Group figures that are not the sum of the members' (a province's own catalogue): called
-# with the query and the merged per-unit counts, they return counts that replace the sums.
-GROUP_PROVIDERS: list[Callable[[duckdb.DuckDBPyConnection, Query, pl.DataFrame], dict]] = []
-# Counts derived per unit from the merged counts of several providers (the online dossiers
-# of a unit that has a catalogue): frame -> frame with the added columns.
-DERIVED: list[Callable[[pl.DataFrame], pl.DataFrame]] = []
+def providers():
+    """Every component provider, as kpi/providers.py lists them. Imported when first needed,
+    not at this module's import (that list names this module's dossier_components)."""
+    from kpi.providers import PROVIDERS
 
-
-def register_provider(provider: Provider, group: Callable | None = None, derive: Callable | None = None) -> None:
-    if provider not in PROVIDERS:
-        PROVIDERS.append(provider)
-    if group and group not in GROUP_PROVIDERS:
-        GROUP_PROVIDERS.append(group)
-    if derive and derive not in DERIVED:
-        DERIVED.append(derive)
+    return PROVIDERS
 
 
 def components(con, q: Query) -> pl.DataFrame:
     """Counts per dimension value (unit, field or procedure), all providers merged: a count
     two providers both give (dossier rows and an aggregate report) is summed, so each
     provider must only give what the others do not cover."""
-    frames = [p(con, q) for p in PROVIDERS]
+    frames = [p.counts(con, q) for p in providers()]
     frames = [f for f in frames if f is not None and f.height]
     if not frames:
         return pl.DataFrame({q.dimension: []}, schema={q.dimension: pl.String})
@@ -179,8 +167,9 @@ def components(con, q: Query) -> pl.DataFrame:
     sums = [pl.when(pl.col(c).is_null().all()).then(None).otherwise(pl.col(c).sum()).alias(c)
             for c in stacked.columns if c != q.dimension]
     merged = _replaced(stacked.group_by(q.dimension, maintain_order=True).agg(sums))
-    for derive in DERIVED:
-        merged = derive(merged)
+    for provider in providers():
+        if provider.derive is not None:
+            merged = provider.derive(merged)
     return merged
 
 
@@ -289,8 +278,9 @@ def compute(
     per_unit = components(con, q)
     targets = load_targets(con)
     group_counts = pooled(per_unit, "unit_code")
-    for group in GROUP_PROVIDERS:
-        group_counts.update(group(con, q, per_unit) or {})
+    for provider in providers():
+        if provider.group is not None:
+            group_counts.update(provider.group(con, q, per_unit) or {})
     rows = kpi_values(group_counts, (unit.code, unit.full_name), unit.province_code, period, targets, kpis)
     if by == "commune" and unit.is_province:
         lookup = {r["unit_code"]: r for r in per_unit.iter_rows(named=True)}
@@ -311,7 +301,3 @@ def breakdown(
     unit = scope(con, unit_code)
     q = Query(period, unit, [m[0] for m in members(con, unit)], today or date.today(), dimension, filters)
     return dossier_components(con, q)
-
-
-# The providers of the other sources (template, catalogue, archive) register themselves.
-from kpi import sources as _sources  # noqa: E402,F401

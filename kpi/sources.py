@@ -1,9 +1,9 @@
 """Component providers for the sources other than dossier rows: aggregate reports (TT
 01/2020 template), service catalogues, archive and document statistics.
 
-Each provider returns counts per unit for a Query, under the component names of
-kpi/definitions.py; the engine sums them with the dossier counts. So each must give only
-what no other provider covers for the same unit and month:
+Each provider (listed in kpi/providers.py) returns counts per unit for a Query, under the
+component names of kpi/definitions.py; the engine sums them with the dossier counts. So
+each must give only what no other provider covers for the same unit and month:
 
 - Template: a report's period counts toward the query period only if it lies within it.
   Where the unit has dossier rows (monthly facts) for any month of a report's period, the
@@ -35,7 +35,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from kpi.engine import BASIS, REPLACES, Query, members, register_provider, scope
+from kpi.engine import BASIS, REPLACES, Query, members, scope
 from kpi.periods import parse
 from kpi.targets import plans
 from loaders.store import query_pl
@@ -270,8 +270,3 @@ def archive_components(con: duckdb.DuckDBPyConnection, q: Query) -> pl.DataFrame
         FROM archive a FULL JOIN documents d ON a.unit_code = d.unit_code""",
                      _params(q) | {"start": q.period.start, "end": q.period.end})
     return frame if frame.height else None
-
-
-register_provider(template_components)
-register_provider(catalogue_components, group=catalogue_group, derive=catalogued_dossiers)
-register_provider(archive_components)
