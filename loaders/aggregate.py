@@ -536,21 +536,17 @@ def write_batch(con, *, kind: str, name: str, digest: str | None, province: str 
     )
 
 
-def undo_hook(table: str, keys: tuple[str, ...]):
-    """The undo of a batch of `table` (named in `batches.UNDO`): its rows go; the rows it
-    had replaced come back, or, where a later upload has since replaced its own rows, now
-    count as replaced by that later upload."""
-
-    def undo(con, batch_id: int) -> dict:
-        removed = con.execute(f"SELECT count(*) FROM {table} WHERE batch_id = ?", [batch_id]).fetchall()[0][0]
-        con.execute(
-            f"""UPDATE {table} h SET superseded_by = m.superseded_by
-                FROM (SELECT DISTINCT {', '.join(keys)}, superseded_by FROM {table}
-                      WHERE batch_id = $batch AND superseded_by IS NOT NULL) m
-                WHERE h.superseded_by = $batch AND {_match(keys, 'h', 'm')}""", {"batch": batch_id})
-        restored = con.execute(f"SELECT count(*) FROM {table} WHERE superseded_by = ?", [batch_id]).fetchall()[0][0]
-        con.execute(f"UPDATE {table} SET superseded_by = NULL WHERE superseded_by = ?", [batch_id])
-        con.execute(f"DELETE FROM {table} WHERE batch_id = ?", [batch_id])
-        return {"removed": removed, "restored": restored}
-
-    return undo
+def undo_rows(con, table: str, keys: tuple[str, ...], batch_id: int) -> dict:
+    """Undo batch `batch_id`'s rows of `table` (loaders/sources.py: a kind's tables): its
+    rows go; the rows it had replaced come back, or, where a later upload has since
+    replaced its own rows, now count as replaced by that later upload."""
+    removed = con.execute(f"SELECT count(*) FROM {table} WHERE batch_id = ?", [batch_id]).fetchall()[0][0]
+    con.execute(
+        f"""UPDATE {table} h SET superseded_by = m.superseded_by
+            FROM (SELECT DISTINCT {', '.join(keys)}, superseded_by FROM {table}
+                  WHERE batch_id = $batch AND superseded_by IS NOT NULL) m
+            WHERE h.superseded_by = $batch AND {_match(keys, 'h', 'm')}""", {"batch": batch_id})
+    restored = con.execute(f"SELECT count(*) FROM {table} WHERE superseded_by = ?", [batch_id]).fetchall()[0][0]
+    con.execute(f"UPDATE {table} SET superseded_by = NULL WHERE superseded_by = ?", [batch_id])
+    con.execute(f"DELETE FROM {table} WHERE batch_id = ?", [batch_id])
+    return {"removed": removed, "restored": restored}

@@ -152,6 +152,3 @@ def _rows(con, layout: agg.Layout, cols, pairs, fixed, fixed_month, province, na
                                              separator="|").alias("_unit_month"))
     return agg.reject_repeats(frame, "_unit_month", unit_label)
 
-
-# The undo of this kind's batches (listed in batches.UNDO, imported by name when needed).
-undo = agg.undo_hook(TABLE, KEYS)

@@ -8,7 +8,6 @@ puts the earlier version back. Monthly facts are recomputed for exactly the
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -18,26 +17,17 @@ import duckdb
 from kpi.components import FACT_KEYS, FACT_TABLES, fact_components
 from loaders import accounts, store
 
-# Every kind of batch -> (module, function) that removes a batch's rows of that kind and
-# brings back what it replaced. Declared here, in one place, and imported by name when an
-# undo needs it: an undo removes every kind's rows whatever this process has imported
-# (a registration on import left a catalogue batch "undone" with its rows still counted).
-UNDO = {
-    "dossiers": ("loaders.batches", "_undo_dossiers"),
-    "sql": ("loaders.batches", "_undo_dossiers"),
-    "template": ("loaders.template", "undo"),
-    "catalogue": ("loaders.catalogue", "undo"),
-    "archive": ("loaders.archive", "undo"),
-    "tasks": ("loaders.tasks", "undo"),
-}
-
 
 def undo_function(kind: str) -> Callable[[duckdb.DuckDBPyConnection, int], dict]:
-    """The undo of a kind of batch (UNDO); UndoError for a kind nothing can undo."""
-    if kind not in UNDO:
+    """The undo of a kind of batch, as loaders/sources.py declares it; UndoError for a kind
+    nothing can undo. The registry is imported here, when an undo needs it, not at import
+    (it imports every loader, and they import this module): an undo removes every kind's
+    rows whatever this process has imported."""
+    from loaders.sources import KIND
+
+    if kind not in KIND:
         raise UndoError(f"Không hoàn tác được lần tải loại «{kind}»: hệ thống không biết loại dữ liệu này.")
-    module, name = UNDO[kind]
-    return getattr(importlib.import_module(module), name)
+    return KIND[kind].undo_batch
 
 
 @contextmanager
@@ -260,7 +250,9 @@ def _undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int, user: str | None)
     return counts
 
 
-def _undo_dossiers(con, batch_id: int) -> dict:
+def undo_dossiers(con, batch_id: int) -> dict:
+    """The undo of a dossier upload (loaders/sources.py): its dossiers go, the versions it
+    replaced come back, the procedures it added go when unused, the facts are recomputed."""
     con.execute("CREATE OR REPLACE TEMP TABLE touched (unit_code VARCHAR, province_code VARCHAR, month DATE)")
     con.execute("CREATE OR REPLACE TEMP TABLE gone AS SELECT * FROM dossiers WHERE batch_id = ?", [batch_id])
     _mark_touched_from(con, "gone")

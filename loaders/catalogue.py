@@ -192,6 +192,3 @@ def _rows(con, layout: agg.Layout, cols: dict[str, int], names: list[str], fixed
                        .then(pl.lit("cung cấp trực tuyến nhưng không ghi mức độ toàn trình hay một phần"))))
     return agg.finish_reasons(frame.with_columns(agg.reasons(checks)))
 
-
-# The undo of this kind's batches (listed in batches.UNDO, imported by name when needed).
-undo = agg.undo_hook(TABLE, KEYS)

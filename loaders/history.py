@@ -11,17 +11,11 @@ import duckdb
 import polars as pl
 
 from loaders import accounts
+from loaders.sources import LABELS
 from loaders.store import query_pl
 from loaders.text import fold
 
-KIND_LABELS = {
-    "dossiers": "Danh sách hồ sơ",
-    "template": "Biểu mẫu báo cáo (TT 01/2020)",
-    "catalogue": "Danh mục dịch vụ công",
-    "archive": "Số liệu lưu trữ, văn bản",
-    "tasks": "Danh sách nhiệm vụ",
-    "sql": "Cơ sở dữ liệu một cửa (SQL)",
-}
+KIND_LABELS = LABELS  # each kind's Vietnamese label, declared with the kind in loaders/sources.py
 
 PRESETS_TABLE = """CREATE TABLE IF NOT EXISTS mapping_presets (
     header_key VARCHAR PRIMARY KEY, name VARCHAR, mapping VARCHAR, saved_at TIMESTAMP, saved_by VARCHAR)"""

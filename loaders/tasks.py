@@ -148,6 +148,3 @@ def _unread_deadlines(frame: pl.DataFrame) -> list[str]:
             + (f" và {len(unread) - 10} giá trị khác" if len(unread) > 10 else "")
             + " (nhiệm vụ vẫn được nạp, coi như chưa rõ thời hạn)."]
 
-
-# The undo of this kind's batches (listed in batches.UNDO, imported by name when needed).
-undo = agg.undo_hook(TABLE, KEYS)

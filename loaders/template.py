@@ -259,6 +259,3 @@ def _check_total(frame: pl.DataFrame, totals: pl.DataFrame, figures, warnings: l
     if diffs:
         warnings.append(f"Dòng «Tổng cộng» (dòng {total[ROW]}) không khớp với tổng các dòng: " + "; ".join(diffs) + ".")
 
-
-# The undo of this kind's batches (listed in batches.UNDO, imported by name when needed).
-undo = agg.undo_hook(TABLE, KEYS)

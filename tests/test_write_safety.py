@@ -199,8 +199,8 @@ def test_undo_of_an_unknown_kind_is_refused_not_marked_undone(con):
 def test_every_kind_has_its_undo_declared():
     from loaders import batches, history, sources
 
-    assert set(batches.UNDO) == set(history.KIND_LABELS) == {*sources.KINDS, "sql"}
-    for kind in batches.UNDO:
+    assert set(sources.KIND) == set(history.KIND_LABELS) == {*sources.KINDS, "sql"}
+    for kind in sources.KIND:
         assert callable(batches.undo_function(kind))
 
 
