@@ -21,8 +21,10 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	bash scripts/test_all.sh
 
+# Without the SQL servers, the browser and the slow tests (crash safety, concurrency, 500 MB
+# files: `@pytest.mark.slow`); `make test` runs them all.
 test-fast: $(VENV)/.dev
-	$(PY) -m pytest -q -m "not services and not browser"
+	$(PY) -m pytest -q -m "not services and not browser and not slow"
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

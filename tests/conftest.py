@@ -9,6 +9,7 @@ import pytest
 from loaders import store
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ARTIFACTS = Path(__file__).parent.parent / "artifacts"
 TODAY = date(2025, 11, 15)
 
 
@@ -22,6 +23,14 @@ def con():
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """artifacts/ (git-ignored): where tests leave figures they report rather than assert,
+    such as latency measured under load."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
 
 
 def db_state(con) -> dict:

@@ -1,4 +1,4 @@
-"""Concurrent use, bounded in time: leaders reading pages while officers upload.
+"""Concurrent use: leaders reading pages while officers upload.
 
 The real app: `python -m ui.serve` on a temp store (KPI_DB, KPI_TODAY=2025-11-15). Leaders
 are real Streamlit sessions over the server's websocket, speaking its protobuf protocol as
@@ -15,9 +15,13 @@ Why not AppTest in threads: AppTest swaps process-global state for each run
 (Runtime._instance, config options, PagesManager flags), so two runs at once break the
 harness itself ("Runtime hasn't been created!"), not the app.
 
-Asserted: no exception in any session or upload; every dossier uploaded is there once
-(final counts equal a sequential load of each officer's last versions); figures printed
-(pytest -s): sessions, uploads, page runs, p50/p95 latency, errors.
+Asserted: no exception in any session or upload; every session opened every page at least
+once while the officers uploaded; every dossier uploaded is there once (final counts equal a
+sequential load of each officer's last versions). Latency is reported, never asserted (a
+busy machine is slow, not wrong): printed (pytest -s) and written to
+artifacts/concurrency.json (sessions, uploads, page runs, p50/p95/max per page, errors).
+The time bounds below only keep a hang from blocking the suite; they are minutes, not a
+performance target.
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ TODAY = "2025-11-15"
 OFFICER_COMMUNES = ["16969", "17611", "16681"]   # Nghĩa Thọ and two more communes of Nghệ An (40)
 ROWS_PER_EXPORT = 6_000
 SESSIONS = 4
-SESSION_SECONDS = 20                               # leaders keep opening pages this long (bounded)
+SESSION_SECONDS = 20      # leaders keep opening pages at least this long, and until the officers are done
+HANG_SECONDS = 600        # a hang guard only: nothing here is expected to come near it
 
 # Runs inside the server process: officers wait for the go file, upload, write results.
 OFFICERS = r"""
@@ -101,6 +106,34 @@ def figures(name: str, latencies: list[float], **counts) -> str:
     return f"{name}: " + ", ".join(parts)
 
 
+def spread(latencies: list[float]) -> dict:
+    if not latencies:
+        return {"n": 0}
+    return {"n": len(latencies), "p50": round(statistics.median(latencies), 3),
+            "p95": round(pct(latencies, 0.95), 3), "max": round(max(latencies), 3)}
+
+
+def report_latency(artifacts: Path, runs: list[tuple], upload_times: list[float], *, errors: list[str],
+                   failed_runs: list[tuple], upload_errors: list[str]) -> dict:
+    """Latency as figures, never as a verdict: printed and written to artifacts/concurrency.json,
+    with the machine's load, so a slow run on a busy machine can be read as such."""
+    latencies = [r[2] for r in runs]
+    report = {
+        "sessions": SESSIONS, "officers": len(OFFICER_COMMUNES), "page_runs": len(runs),
+        "uploads": len(upload_times), "errors": len(errors) + len(failed_runs) + len(upload_errors),
+        "page_seconds": spread(latencies),
+        "page_seconds_by_page": {page or "tong-quan": spread([r[2] for r in runs if r[1] == page])
+                                 for page in sorted({r[1] for r in runs})},
+        "upload_seconds": spread(upload_times),
+        "cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+    print("\n" + figures("real server", latencies, sessions=SESSIONS, page_runs=len(runs),
+                         officers=len(OFFICER_COMMUNES), uploads=len(upload_times), errors=report["errors"]))
+    print(figures("  uploads inside the server", upload_times))
+    (artifacts / "concurrency.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return report
+
+
 @pytest.fixture
 def populated(tmp_path):
     """A store with 60,000 dossiers of Nghệ An, the golden fixture, leaders and officers."""
@@ -149,7 +182,7 @@ class Session:
         import websocket
 
         self.ws = websocket.create_connection(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                                              origin=f"http://127.0.0.1:{port}", timeout=90)
+                                              origin=f"http://127.0.0.1:{port}", timeout=HANG_SECONDS)
 
     def run(self, page: str = "", query: str = "", widgets=()) -> tuple[int, list]:
         """Ask for a script run; returns (finish status, elements) once it has finished."""
@@ -205,7 +238,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = HANG_SECONDS) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the server exited"
@@ -219,7 +252,7 @@ def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 60) -> None
 
 
 @pytest.mark.slow
-def test_leaders_and_officers_on_the_real_server(populated):
+def test_leaders_and_officers_on_the_real_server(populated, artifacts):
     pytest.importorskip("websocket")
     path, folder = populated["path"], populated["folder"]
     plans = officer_plans(folder)
@@ -234,50 +267,59 @@ def test_leaders_and_officers_on_the_real_server(populated):
         cwd=ROOT, env={**os.environ, "KPI_DB": str(path), "KPI_TODAY": TODAY, "OFFICER_PLAN": str(folder / "plan.json"),
                        "PYTHONPATH": str(ROOT)},
         stdout=log, stderr=subprocess.STDOUT)
-    runs: list[tuple[str, float, int, list[str]]] = []
+    runs: list[tuple[int, str, float, int, list[str]]] = []   # (session, page, seconds, status, exceptions)
     errors: list[str] = []
     logged_in = threading.Barrier(SESSIONS + 1)
+    officers_done = Path(plan["results"]).exists
     try:
         wait_healthy(port, server)
         pages = [("", "tinh=40&ky=2025-09"), ("chi-tiet", "tinh=40&ky=2025-Q3&don_vi=16969"),
                  ("ban-do", "tinh=40&ky=2025-09"), ("bao-cao", "tinh=40&ky=2025-08"), ("nhiem-vu", "tinh=40"),
                  ("chi-tiet", "tinh=40&ky=2025-09"), ("", "tinh=40&ky=2025-Q3&don_vi=17611")]
-        stop_at = time.monotonic() + 60
+        stop_at = time.monotonic() + HANG_SECONDS
 
         def leader(i: int) -> None:
             try:
                 session = Session(port)
                 session.login(f"lanhdao{i + 1}", "matkhau-lanhdao")
-                logged_in.wait(timeout=60)
-                k = i
-                while time.monotonic() < stop_at:
-                    page, query = pages[k % len(pages)]
+                logged_in.wait(timeout=HANG_SECONDS)
+                # Every page once at least, then on for SESSION_SECONDS and until the officers
+                # are done, however slow the machine (HANG_SECONDS only stops a hang).
+                k = 0
+                while k < len(pages) or not (time.monotonic() >= stop_at and officers_done()):
+                    if time.monotonic() >= hang_at:
+                        errors.append(f"session {i}: still running after {HANG_SECONDS} s ({k} page runs)")
+                        break
+                    page, query = pages[(i + k) % len(pages)]
                     started = time.perf_counter()
                     status, elements = session.run(page, query)
                     shown = [e.message for kind, e in elements if kind == "exception"]
-                    runs.append((page, time.perf_counter() - started, status, shown))
+                    runs.append((i, page, time.perf_counter() - started, status, shown))
                     k += 1
                 session.close()
             except Exception as exc:  # noqa: BLE001 - every failure is a finding
                 errors.append(f"session {i}: {exc!r}")
 
+        hang_at = time.monotonic() + 2 * HANG_SECONDS
         threads = [threading.Thread(target=leader, args=(i,)) for i in range(SESSIONS)]
         for thread in threads:
             thread.start()
-        logged_in.wait(timeout=60)
+        logged_in.wait(timeout=HANG_SECONDS)
         stop_at = time.monotonic() + SESSION_SECONDS
+        hang_at = time.monotonic() + HANG_SECONDS
         (folder / "go").touch()                                  # officers start uploading now
         time.sleep(1)
         # Meanwhile an officer's script tries to load from another process: refused cleanly.
         load = subprocess.run([sys.executable, "-m", "loaders", str(ROOT / "tests" / "fixtures" / "golden_update.csv"),
                                "--db", str(path), "--province", "40", "--format", "json"],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+                              cwd=ROOT, capture_output=True, text=True, timeout=HANG_SECONDS)
         saved = subprocess.run([sys.executable, "-m", "loaders.backup", "create", "--db", str(path), "--out",
-                                str(folder / "backup")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+                                str(folder / "backup")], cwd=ROOT, capture_output=True, text=True, timeout=HANG_SECONDS)
         for thread in threads:
-            thread.join(timeout=SESSION_SECONDS + 60)
-        deadline = time.monotonic() + 60
-        while not Path(plan["results"]).exists() and time.monotonic() < deadline:
+            thread.join(timeout=2 * HANG_SECONDS)
+        errors += [f"session {i}: did not finish" for i, thread in enumerate(threads) if thread.is_alive()]
+        deadline = time.monotonic() + HANG_SECONDS
+        while not officers_done() and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
         server.terminate()
@@ -288,17 +330,16 @@ def test_leaders_and_officers_on_the_real_server(populated):
             server.wait()
         log.close()
 
+    assert officers_done(), "the officers' uploads did not finish"
     officers = json.loads(Path(plan["results"]).read_text())
     upload_times = [u["seconds"] for results in officers["results"].values() for u in results]
-    latencies = [r[1] for r in runs]
-    failed_runs = [r for r in runs if r[2] != 0 or r[3]]
-    print("\n" + figures("real server", latencies, sessions=SESSIONS, page_runs=len(runs),
-                         officers=len(OFFICER_COMMUNES), uploads=len(upload_times),
-                         errors=len(errors) + len(failed_runs) + len(officers["errors"])))
-    print(figures("  uploads inside the server", upload_times))
+    failed_runs = [r for r in runs if r[3] != 0 or r[4]]
+    report_latency(artifacts, runs, upload_times, errors=errors, failed_runs=failed_runs,
+                   upload_errors=officers["errors"])
     assert not errors, errors
     assert failed_runs == []                                    # every run finished, no exception element
-    assert len(runs) >= 2 * SESSIONS
+    for i in range(SESSIONS):                                   # each session opened every page
+        assert {page for s, page, *_ in runs if s == i} == {page for page, _ in pages}, i
     assert not officers["errors"], officers["errors"]
     for commune in OFFICER_COMMUNES:
         assert [(u["loaded"], u["replaced"]) for u in officers["results"][commune]] == [
@@ -332,6 +373,7 @@ def test_leaders_and_officers_on_the_real_server(populated):
         reference.close()
 
 
+@pytest.mark.slow
 def test_uploads_undo_and_reads_on_one_connection(tmp_path):
     """The write lock and snapshots without the server: three officers upload while an
     earlier upload is undone and readers check, in one read transaction each, that the
@@ -365,10 +407,11 @@ def test_uploads_undo_and_reads_on_one_connection(tmp_path):
     for thread in readers + workers:
         thread.start()
     for thread in workers:
-        thread.join(timeout=120)
+        thread.join(timeout=HANG_SECONDS)
     writing.set()
     for thread in readers:
-        thread.join(timeout=120)
+        thread.join(timeout=HANG_SECONDS)
+    assert not any(t.is_alive() for t in workers + readers), "a thread hung"
     assert not errors, errors
     assert all(rows == facts for rows, facts in reads), [r for r in reads if r[0] != r[1]][:5]
     assert {rows for rows, _ in reads} <= {20_000 + n * 8_000 for n in range(4)} | {n * 8_000 for n in range(4)}
@@ -376,18 +419,32 @@ def test_uploads_undo_and_reads_on_one_connection(tmp_path):
     con.close()
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_store_in_use_with_a_vietnamese_message(tmp_path):
     """The same refusal without the server: any process holding the store."""
     db = tmp_path / "kpi.duckdb"
     store.connect(db).close()
     holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-                               "print('ready', flush=True); time.sleep(60)", str(db)], stdout=subprocess.PIPE, text=True)
+                               "print('ready', flush=True); time.sleep(3600)", str(db)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "ready"
         load = subprocess.run([sys.executable, "-m", "loaders", str(ROOT / "tests" / "fixtures" / "golden.csv"),
-                               "--db", str(db)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+                               "--db", str(db)], cwd=ROOT, capture_output=True, text=True, timeout=HANG_SECONDS)
     finally:
         holder.kill()
         holder.wait()
     assert load.returncode == 1 and "Traceback" not in load.stderr
     assert f"PID {holder.pid}" in load.stderr and "Tải dữ liệu lên" in load.stderr
+
+
+def test_latency_is_reported_not_asserted(tmp_path):
+    """A busy machine makes pages slow, not wrong: the figures are written down whatever
+    they are, and only errors decide."""
+    runs = [(0, "", 0.5, 0, []), (0, "bao-cao", 95.0, 0, []), (1, "ban-do", 240.0, 0, [])]
+    report = report_latency(tmp_path, runs, [1.5, 300.0], errors=[], failed_runs=[], upload_errors=[])
+    written = json.loads((tmp_path / "concurrency.json").read_text())
+    assert written == report
+    assert written["errors"] == 0 and written["page_runs"] == 3 and written["uploads"] == 2
+    assert written["page_seconds"] == {"n": 3, "p50": 95.0, "p95": 240.0, "max": 240.0}
+    assert written["page_seconds_by_page"]["tong-quan"] == {"n": 1, "p50": 0.5, "p95": 0.5, "max": 0.5}
+    assert written["upload_seconds"]["max"] == 300.0
