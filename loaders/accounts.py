@@ -148,10 +148,29 @@ def create_user(con, username: str, password: str, role: str, unit_code: str | N
                 full_name: str = "", grants: list[str] | None = None, by: str | None = None) -> User:
     ensure_schema(con)
     validate_account(con, username, password, role, unit_code, grants)
+    _check_creator(con, by, unit_code, grants)
     con.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, TRUE, ?)",
                 [username, full_name, hash_password(password), role, unit_code, grants or [], datetime.now()])
     log(con, by, "create_user", f"{username} ({role}, {unit_code or 'toàn quốc'})")
     return User(username, full_name, role, unit_code, tuple(grants or ()))
+
+
+def _check_creator(con, by: str | None, unit_code: str | None, grants: list[str] | None) -> None:
+    """An admin of a province (or commune) creates accounts only within their own scope: never a
+    national account, nor one whose unit or grants they may not see. `by` not an account of the
+    store (bootstrap, CLI): no limit."""
+    rows = con.execute("SELECT role, unit_code, grants FROM users WHERE username = ?", [by]).fetchall() if by else []
+    if not rows:
+        return
+    creator = User(by, "", rows[0][0], rows[0][1], tuple(rows[0][2] or ()))
+    visible = visible_units(con, creator) if creator.role == "admin" else set()
+    if visible is None:
+        return
+    outside = [c for c in (unit_code, *(grants or ())) if c is None or c not in visible]
+    if outside:
+        where = ", ".join("toàn quốc" if c is None else _unit_label(con, c) for c in outside)
+        scope = _unit_label(con, creator.unit_code) if creator.unit_code else "phạm vi của mình"
+        raise ValueError(f"Tài khoản «{by}» chỉ quản trị {scope}: không được tạo tài khoản cho {where}.")
 
 
 def _throttle_keys(username: str, client: str | None) -> list[tuple[str, str, int, int]]:

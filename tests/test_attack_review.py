@@ -83,3 +83,39 @@ def test_guard_refuses_a_bomb_behind_a_decoy_first_sheet(tmp_path, variant):
     path = _workbook(tmp_path / f"{variant}.xlsx", variant, BOMB)
     with pytest.raises(LoadError, match="XFD1048576.*vượt giới hạn"):
         xlsx_guard.check_workbook(path)
+
+
+# ------------------------------------------------------------------ accounts: a province admin
+# A province's admin (role admin, unit = the province) sees and writes only that province
+# (visible_units, can_write), but the admin page's account form let them create a national
+# admin, or accounts of other provinces, and so step out of their scope.
+
+from loaders import accounts  # noqa: E402
+
+
+@pytest.fixture
+def province_admin(con):
+    return accounts.create_user(con, "qt40", "quantri-40", "admin", "40", "Quản trị Nghệ An")
+
+
+def test_province_admin_cannot_create_a_national_admin(con, province_admin):
+    with pytest.raises(ValueError, match="Nghệ An"):
+        accounts.create_user(con, "chiem", "chiem-quyen-1", "admin", None, "Chiếm quyền", by="qt40")
+    assert con.execute("SELECT count(*) FROM users WHERE username = 'chiem'").fetchall()[0][0] == 0
+
+
+@pytest.mark.parametrize("role, unit, grants", [
+    ("officer", "21523", None),        # a commune of Quảng Ngãi
+    ("leader", "51", None),            # another province
+    ("analyst", "40", ["21523"]),      # a grant outside Nghệ An
+])
+def test_province_admin_creates_accounts_only_within_the_province(con, province_admin, role, unit, grants):
+    with pytest.raises(ValueError, match="không được tạo tài khoản"):
+        accounts.create_user(con, "ngoai.pham.vi", "mat-khau-123", role, unit, grants=grants, by="qt40")
+
+
+def test_province_admin_still_creates_accounts_of_the_province(con, province_admin):
+    made = accounts.create_user(con, "canbo.nt", "canbo-1234", "officer", "16969", by="qt40")
+    assert made.unit_code == "16969"
+    national = accounts.create_user(con, "quantri", "quantri-tw", "admin", None)  # no creator: bootstrap/CLI
+    accounts.create_user(con, "qt.moi", "quantri-moi", "admin", None, by=national.username)
