@@ -4,7 +4,7 @@
 
 One province (Nghệ An, 40: its 130 communes, uneven in size), realistic procedures, channels,
 dd/mm/yyyy HH:MM:SS timestamps from 07/2025 to 10/2026, due and finished dates (some empty),
-Có/Không flags; semicolon-separated UTF-8 with BOM, headers as in DOMAIN.md. A few rows are
+Có/Không flags; semicolon-separated UTF-8 with BOM, headers as in docs/domain.md. A few rows are
 bad (impossible date, unknown commune, no id) and a few are exact repeats, as in real exports.
 
 Rows are generated in chunks of CHUNK rows with numpy, each from its own seed (seed, chunk

@@ -1,1 +1,1 @@
-"""KPI engine: one definition of every KPI of DOMAIN.md, shared by CLI, pages and tests."""
+"""KPI engine: one definition of every KPI of docs/domain.md, shared by CLI, pages and tests."""

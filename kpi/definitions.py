@@ -1,4 +1,4 @@
-"""Every KPI of DOMAIN.md, declared once: id, Vietnamese label, numerator and denominator
+"""Every KPI of docs/domain.md, declared once: id, Vietnamese label, numerator and denominator
 (names of components), and how the value is formed. The CLI, the pages, the reports and
 the tests all read this table."""
 
@@ -59,7 +59,7 @@ KPIS: dict[str, KpiDef] = {k.id: k for k in (
     KpiDef("full_online_services_on_portal", "DVCTT toàn trình trên Cổng DVCQG", "services_full_on_portal", None,
            "count", "catalogue", "Dịch vụ toàn trình được công khai trên Cổng Dịch vụ công quốc gia"),
     # Numerator and data check count only the dossiers of units that have a catalogue (a province
-    # without its own: its communes with one), so both sides cover the same units (DOMAIN.md).
+    # without its own: its communes with one), so both sides cover the same units (docs/domain.md).
     KpiDef("dossiers_per_service", "Hồ sơ trực tuyến bình quân mỗi dịch vụ (năm)", "catalogued_received_online",
            "services_counted", "ratio", "dossier+catalogue",
            "Hồ sơ trực tuyến trong kỳ / dịch vụ không được miễn chỉ tiêu, quy ra năm (× 365 / số ngày của kỳ)",

@@ -207,7 +207,7 @@ class KpiValue:
     basis: str | None = None       # what a catalogue figure is taken from ("tổng danh mục của 2 xã/phường")
 
     def public(self) -> dict:
-        """The CLI's JSON record (DOMAIN.md's KPI ids)."""
+        """The CLI's JSON record (the KPI ids of docs/domain.md)."""
         keys = ("unit_code", "unit_name", "period", "kpi", "value", "numerator", "denominator", "target", "status")
         return {k: asdict(self)[k] for k in keys}
 

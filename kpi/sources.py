@@ -15,7 +15,7 @@ each must give only what no other provider covers for the same unit and month:
   where the query period ends (it is a position at that date, so it replaces the open
   overdue dossiers the unit's rows of earlier months give instead of adding to them).
 - Catalogue: the unit's current catalogue (a snapshot, whatever the period), each (unit,
-  procedure) row counted once. A province's catalogue figures (DOMAIN.md "Catalogue
+  procedure) row counted once. A province's catalogue figures (docs/domain.md "Catalogue
   figures of a province") come from its own catalogue alone when one was loaded for the
   province itself; otherwise they pool its communes' rows: online_services = the number
   of rows (split toàn trình / một phần), full_online_services_on_portal = rows that are

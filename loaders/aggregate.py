@@ -446,7 +446,7 @@ def resolver_for(con, province: str | None, name: str) -> UnitResolver:
 def assign_units(con, frame: pl.DataFrame, fixed: tuple[str, str] | None, cols, label, province: str | None,
                  name: str) -> tuple[pl.DataFrame, str]:
     """Give every row its unit: the one fixed for the whole file (from --unit or the title),
-    else the row's own code or name resolved as DOMAIN.md says. Returns the frame (with
+    else the row's own code or name resolved as docs/domain.md says. Returns the frame (with
     unit_code, province_code, _unit_reason) and the header to name in rejections."""
     if fixed:
         frame = frame.with_columns(pl.lit(fixed[0]).alias("unit_code"), pl.lit(fixed[1]).alias("province_code"),

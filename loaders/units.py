@@ -1,6 +1,6 @@
 """Resolve the unit names and codes written in exports to official unit codes.
 
-DOMAIN.md's rule: within the chosen province, match the exact name first (ignoring case,
+docs/domain.md's rule: within the chosen province, match the exact name first (ignoring case,
 spacing and a leading "UBND", "Xã", "Phường", "Đặc khu"), and only then the name without
 diacritics, and only where that is unique. An ambiguous name is rejected, never guessed.
 Resolution runs once per distinct value in a file, not per row.

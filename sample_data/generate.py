@@ -5,8 +5,8 @@
 
 or, from Python, ``generate(out_dir, scale=1.0, today=date(2026, 11, 24)) -> dict``.
 
-Writes, under OUT_DIR, the input files DOMAIN.md describes ("Input data the product must
-load"): dossier exports in three real-world forms plus a re-export, service catalogues,
+Writes, under OUT_DIR, the input files docs/domain.md describes (section 2, "Input
+formats"): dossier exports in three real-world forms plus a re-export, service catalogues,
 archive/document statistics and the TT 01/2020/TT-VPCP aggregate templates (06a, 07a).
 Everything comes from numpy Generators with fixed seeds, so the same arguments give the
 same bytes. Per-unit traits (size, digital maturity) use a generator seeded by the unit

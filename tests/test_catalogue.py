@@ -13,7 +13,7 @@ tests/fixtures/catalogue_nghia_tho.csv (unit named in the title: UBND xã Nghĩa
 Online services 1-5 = 5 (toàn trình 1, 3, 5 = 3; một phần 2, 4 = 2); toàn trình on the portal: 1, 3 = 2;
 not exempt: 1, 2, 3 = 3; usable anywhere 1, 2, 3, 5 = 4 of 5; business 3, 4, 6 = 3, online 3, 4 = 2.
 A province's catalogue figures are its own catalogue's alone, else its communes' rows pooled, each
-(commune, procedure) row once (DOMAIN.md "Catalogue figures of a province").
+(commune, procedure) row once (docs/domain.md "Catalogue figures of a province").
 """
 
 from __future__ import annotations

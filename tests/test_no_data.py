@@ -1,4 +1,4 @@
-"""No data is not zero (DOMAIN.md): a dossier KPI for a unit and period with no dossier data
+"""No data is not zero (docs/domain.md): a dossier KPI for a unit and period with no dossier data
 behind it is "Chưa có dữ liệu" in the engine, the CLI, the cards and the reports.
 
 Hand figures from tests/fixtures/golden.csv (A = 16969 Xã Nghĩa Thọ, B = 17611 Xã Vân Tụ,
