@@ -36,10 +36,10 @@ from pathlib import Path
 
 import duckdb
 
-from loaders import sqlquote, store
+from loaders import migrations, sqlquote, store
 
 MANIFEST = "manifest.json"
-SEEDED = {"units", "targets", "meta"}  # filled by store.connect in every new store
+SEEDED = {"units", "targets", "meta", "migrations"}  # filled by store.connect in every new store
 
 
 class BackupError(Exception):
@@ -78,6 +78,7 @@ def create(con: duckdb.DuckDBPyConnection, out: str | os.PathLike) -> dict:
     try:
         counts = _counts(con)
         batches = con.execute("SELECT coalesce(max(batch_id), 0), count(*) FROM batches").fetchall()[0]
+        applied = migrations.applied(con)  # the store's schema, by the migrations it has
         con.execute(f"EXPORT DATABASE {_sql_text(partial)} (FORMAT parquet, COMPRESSION zstd)")
         con.execute("COMMIT")
     except BaseException:
@@ -87,7 +88,7 @@ def create(con: duckdb.DuckDBPyConnection, out: str | os.PathLike) -> dict:
     manifest = {
         "created_at": datetime.now().isoformat(timespec="seconds"),
         "duckdb_version": duckdb.__version__,
-        "schema_version": store.SCHEMA_VERSION,
+        "migrations": applied,
         "tables": counts,
         "last_batch_id": batches[0],
         "batches": batches[1],

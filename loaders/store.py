@@ -22,8 +22,6 @@ REFERENCE = ROOT / "reference"
 UNITS_JSON = REFERENCE / "vn_units" / "units_2025.json"
 DEFAULT_DB = ROOT / "data" / "kpi.duckdb"
 
-SCHEMA_VERSION = "1"
-
 # Held around every write transaction in this process. The app serves all sessions from one
 # connection (a cursor per call): two uploads, or an upload and an undo, writing at once
 # would otherwise conflict in DuckDB ("Conflict on tuple deletion", duplicate key on
@@ -67,10 +65,6 @@ CREATE TABLE IF NOT EXISTS procedures (
     procedure_code VARCHAR PRIMARY KEY,
     procedure_name VARCHAR,
     field VARCHAR
-);
-CREATE TABLE IF NOT EXISTS procedures_added (  -- procedures an upload added (a file never renames one);
-    procedure_code VARCHAR PRIMARY KEY,        -- undoing that upload removes them when nothing uses them
-    batch_id INTEGER NOT NULL
 );
 CREATE SEQUENCE IF NOT EXISTS batch_seq START 1;
 CREATE TABLE IF NOT EXISTS batches (
@@ -180,11 +174,32 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
     con = duckdb.connect(str(target), read_only=read_only, config=_config())
     con.execute("SET enable_progress_bar = false")  # no bar drawn on the terminal of a CLI load
     if not read_only:
-        init_schema(con)
+        try:
+            init_schema(con)
+        except BaseException:
+            con.close()  # a failed migration leaves the store as it was (its transaction rolled back)
+            raise
+    else:
+        _check_migrated(con, target)
     from loaders import limits  # the admin's caps on uploaded workbooks, kept in this store's meta
 
     limits.use_store(con)
     return con
+
+
+def _check_migrated(con: duckdb.DuckDBPyConnection, target: Path) -> None:
+    """A store opened read-only cannot be migrated: say so (in Vietnamese) instead of failing
+    later on a table or column it does not have yet."""
+    from loaders import migrations
+
+    if migrations.pending(con):
+        con.close()
+        raise StoreOutdated(f"Kho dữ liệu «{target}» được tạo bởi phiên bản trước và cần được nâng cấp: hãy mở nó "
+                            "một lần ở chế độ ghi (ví dụ chạy ứng dụng hoặc «python -m loaders») rồi thử lại.")
+
+
+class StoreOutdated(RuntimeError):
+    """A read-only open of a store that still has migrations to apply."""
 
 
 def _config() -> dict:
@@ -195,15 +210,15 @@ def _config() -> dict:
 
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring the store up to date (the named migrations of loaders/migrations.py, then the
+    monthly facts if the component declarations changed) and seed its reference data."""
     from kpi.targets import seed_targets  # kpi reads the store; imported here to avoid a cycle
-    from loaders.accounts import SCHEMA as ACCOUNTS_SCHEMA
+    from loaders import migrations
 
-    con.execute(SCHEMA)
-    con.execute(ACCOUNTS_SCHEMA)
+    migrations.migrate(con)
     if con.execute("SELECT count(*) FROM units").fetchall()[0][0] == 0:
         load_units(con)
     seed_targets(con)
-    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
 
 
 def units_rows(path: Path = UNITS_JSON) -> list[tuple[str, str, str, str, str]]:

@@ -1,0 +1,141 @@
+"""Named migrations of the store, applied when it is opened for writing (`store.connect`).
+
+Each migration is a function of a connection, listed once in MIGRATIONS, in order. One that
+the store's `migrations` table (name, applied_at) does not list yet runs inside its own
+transaction together with the row recording it, so it is applied once, whole or not at all.
+A store of any earlier release (no `migrations` table: commit a31ef3a wrote a
+`schema_version` it never read) is brought up to date this way; the first migrations create
+tables with IF NOT EXISTS, so the tables such a store already has are kept as they are.
+
+After them, `rebuild_facts` keeps the monthly fact tables in step with the component
+declarations (kpi.components): when their fingerprint differs from the one in `meta`, the
+fact tables are made again from the declarations and recomputed from `dossiers`.
+
+Add a migration by appending a function to MIGRATIONS; never rename or reorder one that
+has shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import duckdb
+
+from kpi import components
+
+FINGERPRINT_KEY = "components_fingerprint"
+TABLE = "CREATE TABLE IF NOT EXISTS migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
+
+
+def _base_schema(con) -> None:
+    """The tables of loaders/store.py SCHEMA (those of the base release and later ones)."""
+    from loaders import store
+
+    con.execute(store.SCHEMA)
+
+
+def _accounts(con) -> None:
+    """Accounts, sessions, audit log and (new since a31ef3a) the login throttle."""
+    from loaders.accounts import SCHEMA
+
+    con.execute(SCHEMA)
+
+
+def _procedures_added(con) -> None:
+    """Procedures an upload added (a file never renames one); undoing that upload removes them
+    when no dossier names them."""
+    con.execute("""CREATE TABLE IF NOT EXISTS procedures_added (
+        procedure_code VARCHAR PRIMARY KEY,
+        batch_id INTEGER NOT NULL)""")
+
+
+def _drop_schema_version(con) -> None:
+    """`meta.schema_version` was written and never read: the `migrations` table replaces it."""
+    con.execute("DELETE FROM meta WHERE key = 'schema_version'")
+
+
+# THE list, in the order they apply. Names are what the `migrations` table records.
+MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
+    ("0001_base_schema", _base_schema),
+    ("0002_accounts", _accounts),
+    ("0003_procedures_added", _procedures_added),
+    ("0004_drop_schema_version", _drop_schema_version),
+]
+
+
+def applied(con) -> list[str]:
+    """Names of the migrations this store has applied, in the order they were."""
+    if not _has_table(con, "migrations"):
+        return []
+    return [r[0] for r in con.execute("SELECT name FROM migrations ORDER BY applied_at, name").fetchall()]
+
+
+def pending(con) -> list[str]:
+    """Migrations not applied yet, and "rebuild_facts" when the facts lag the components."""
+    done = set(applied(con))
+    todo = [name for name, _ in MIGRATIONS if name not in done]
+    if todo or _stored_fingerprint(con) != components.fingerprint():
+        todo.append("rebuild_facts")
+    return todo
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply every pending migration, each in its own transaction, then rebuild the facts if
+    the component declarations changed. Returns what was applied."""
+    from loaders import store
+
+    done_now = []
+    with store.WRITE_LOCK:
+        con.execute(TABLE)
+        done = set(applied(con))
+        for name, step in MIGRATIONS:
+            if name in done:
+                continue
+            _in_transaction(con, lambda step=step, name=name: (step(con), _record(con, name)))
+            done_now.append(name)
+        if _stored_fingerprint(con) != components.fingerprint():
+            _in_transaction(con, lambda: rebuild_facts(con))
+            done_now.append("rebuild_facts")
+    return done_now
+
+
+def rebuild_facts(con) -> None:
+    """Make the fact tables again from the component declarations and recompute every
+    (unit, month) cell from `dossiers` (a store of an earlier release, or components changed)."""
+    from loaders.batches import refresh_facts
+
+    for table in components.FACT_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute(components.fact_table_sql(table))
+    refresh_facts(con, everything=True)
+    fingerprint = components.fingerprint()
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [FINGERPRINT_KEY, fingerprint])
+    _record(con, f"rebuild_facts {fingerprint}")
+
+
+def _record(con, name: str) -> None:
+    con.execute("INSERT OR REPLACE INTO migrations VALUES (?, ?)", [name, datetime.now()])
+
+
+def _in_transaction(con, work: Callable[[], object]) -> None:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        work()
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _stored_fingerprint(con) -> str | None:
+    if not _has_table(con, "meta"):
+        return None
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [FINGERPRINT_KEY]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _has_table(con, name: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ?", [name]).fetchall()[0][0])
