@@ -23,6 +23,8 @@ class KpiDef:
     # A count that must be positive for the KPI to have data behind it (dossiers_per_service:
     # dossiers received in the period); without it the KPI is "no data", not 0.
     requires: str | None = None
+    # Short column header: a KPI that has one is a column of the drill-down's tables.
+    short: str | None = None
 
     def value(self, numerator: float | None, denominator: float | None, period: Period) -> float | None:
         if numerator is None:
@@ -39,21 +41,22 @@ class KpiDef:
 
 KPIS: dict[str, KpiDef] = {k.id: k for k in (
     KpiDef("received", "Hồ sơ tiếp nhận", "received", None, "count", "dossier",
-           "Số hồ sơ tiếp nhận trong kỳ"),
+           "Số hồ sơ tiếp nhận trong kỳ", short="Tiếp nhận"),
     KpiDef("online_submission_rate", "Tỷ lệ hồ sơ nộp trực tuyến", "received_online", "received", "rate", "dossier",
-           "Hồ sơ nộp trực tuyến / hồ sơ tiếp nhận trong kỳ"),
+           "Hồ sơ nộp trực tuyến / hồ sơ tiếp nhận trong kỳ", short="Nộp trực tuyến"),
     KpiDef("full_online_rate", "Tỷ lệ hồ sơ xử lý hoàn toàn trực tuyến", "fully_online", "fully_online_known", "rate",
-           "dossier", "Hồ sơ xử lý toàn trình / hồ sơ tiếp nhận trong kỳ (có thông tin toàn trình)"),
+           "dossier", "Hồ sơ xử lý toàn trình / hồ sơ tiếp nhận trong kỳ (có thông tin toàn trình)", short="Toàn trình"),
     KpiDef("digitisation_rate", "Tỷ lệ hồ sơ được số hóa", "digitised", "digitised_known", "rate", "dossier",
            "Hồ sơ đã số hóa / hồ sơ tiếp nhận trong kỳ"),
     KpiDef("data_reuse_rate", "Tỷ lệ hồ sơ tái sử dụng dữ liệu", "data_reused", "data_reused_known", "rate", "dossier",
            "Hồ sơ tái sử dụng dữ liệu số hóa / hồ sơ tiếp nhận trong kỳ"),
     KpiDef("e_result_rate", "Tỷ lệ cấp kết quả điện tử", "e_result", "e_result_known", "rate", "dossier",
-           "Hồ sơ có kết quả điện tử / hồ sơ giải quyết xong trong kỳ"),
+           "Hồ sơ có kết quả điện tử / hồ sơ giải quyết xong trong kỳ", short="Kết quả điện tử"),
     KpiDef("on_time_rate", "Tỷ lệ giải quyết đúng hạn", "finished_on_time", "finished_with_due", "rate", "dossier",
-           "Hồ sơ giải quyết xong không quá hạn / hồ sơ giải quyết xong có ngày hẹn trả"),
+           "Hồ sơ giải quyết xong không quá hạn / hồ sơ giải quyết xong có ngày hẹn trả", short="Đúng hạn"),
     KpiDef("overdue_open", "Hồ sơ đang giải quyết quá hạn", "overdue_open", None, "count", "dossier",
-           "Hồ sơ đã nhận, chưa có kết quả và đã quá hạn tại cuối kỳ (hoặc hôm nay)", higher_is_better=False),
+           "Hồ sơ đã nhận, chưa có kết quả và đã quá hạn tại cuối kỳ (hoặc hôm nay)", higher_is_better=False,
+           short="Quá hạn chưa giải quyết"),
     KpiDef("online_services", "Số dịch vụ công trực tuyến", "services", None, "count", "catalogue",
            "Dịch vụ trong danh mục của đơn vị (toàn trình + một phần)"),
     KpiDef("full_online_services_on_portal", "DVCTT toàn trình trên Cổng DVCQG", "services_full_on_portal", None,

@@ -17,10 +17,9 @@ from kpi.definitions import KPIS
 from ui import data, state, widgets
 from ui.text import md
 
-MAIN_KPIS = ["received", "online_submission_rate", "full_online_rate", "e_result_rate", "on_time_rate",
-             "overdue_open"]
-SHORT = {"received": "Tiếp nhận", "online_submission_rate": "Nộp trực tuyến", "full_online_rate": "Toàn trình",
-         "e_result_rate": "Kết quả điện tử", "on_time_rate": "Đúng hạn", "overdue_open": "Quá hạn chưa giải quyết"}
+# The table's columns: every KPI declared with a short header (kpi.definitions), in its order.
+MAIN_KPIS = [k for k, d in KPIS.items() if d.short]
+SHORT = {k: KPIS[k].short for k in MAIN_KPIS}
 PAGE_SIZE = 500
 EXPORT_LIMIT = 100_000
 BY = {"xa": "unit_code", "linh_vuc": "field", "tthc": "procedure_code"}

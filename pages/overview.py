@@ -18,6 +18,8 @@ from ui.text import html_text
 CARD_KPIS = ["full_online_rate", "online_submission_rate", "e_result_rate", "on_time_rate",
              "digitisation_rate", "data_reuse_rate", "overdue_open", "received",
              "dossiers_per_service", "online_services", "archive_digitisation_rate", "e_document_rate"]
+# Every dossier KPI has a card: one declared in kpi.definitions after these comes after them.
+CARD_KPIS += [k for k, d in KPIS.items() if d.source == "dossier" and k not in CARD_KPIS]
 RANK_KPI = "full_online_rate"
 TREND_KPIS = ["full_online_rate", "online_submission_rate", "e_result_rate", "on_time_rate"]
 
