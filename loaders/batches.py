@@ -225,13 +225,19 @@ def undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int, user: str | None =
 
 
 def _undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int, user: str | None) -> dict:
-    row = con.execute("SELECT kind, status FROM batches WHERE batch_id = ?", [batch_id]).fetchall()
+    row = con.execute("SELECT kind, status, loaded_by FROM batches WHERE batch_id = ?", [batch_id]).fetchall()
     if not row:
         raise UndoError(f"Không có lần tải lên #{batch_id}.")
-    kind, status = row[0]
+    kind, status, loaded_by = row[0]
     if status != "active":
         raise UndoError(f"Lần tải lên #{batch_id} đã được hoàn tác trước đó.")
-    accounts.check_write(con, batch_unit_codes(con, batch_id), "hoàn tác lần tải lên")
+    units = batch_unit_codes(con, batch_id)
+    actor = accounts.current_user()
+    if not units and actor is not None and actor.role == "officer" and loaded_by != actor.username:
+        # A batch that wrote no unit (every row rejected): an officer undoes only their own.
+        raise accounts.AccessDenied(f"Tài khoản «{actor.username}» không được hoàn tác lần tải lên #{batch_id} "
+                                    "của người khác.")
+    accounts.check_write(con, units, "hoàn tác lần tải lên")
     undo = undo_function(kind)
     con.execute("BEGIN TRANSACTION")
     try:

@@ -119,3 +119,33 @@ def test_province_admin_still_creates_accounts_of_the_province(con, province_adm
     assert made.unit_code == "16969"
     national = accounts.create_user(con, "quantri", "quantri-tw", "admin", None)  # no creator: bootstrap/CLI
     accounts.create_user(con, "qt.moi", "quantri-moi", "admin", None, by=national.username)
+
+
+# ------------------------------------------------------------------ undo of a batch without units
+# check_write lets an officer through for a batch that wrote no unit (every row rejected), so
+# an officer could undo, by id, anyone's such upload (a province admin's, another commune's):
+# its status and the audit log then said the officer undid it.
+
+from loaders import batches  # noqa: E402
+
+
+def _empty_batch(con, loaded_by: str, province: str) -> int:
+    with batches.write_transaction(con):
+        return batches.open_batch(con, kind="catalogue", file_name="trong.csv", file_hash=None,
+                                  province=province, user=loaded_by)
+
+
+def test_officer_cannot_undo_someone_elses_batch_without_units(con):
+    officer = accounts.create_user(con, "canbo", "canbo-1234", "officer", "16969")
+    batch_id = _empty_batch(con, "qt51", "51")
+    with accounts.acting_as(officer), pytest.raises(accounts.AccessDenied):
+        batches.undo_batch(con, batch_id)
+    assert con.execute("SELECT status FROM batches WHERE batch_id = ?", [batch_id]).fetchall() == [("active",)]
+
+
+def test_officer_still_undoes_their_own_batch_without_units(con):
+    officer = accounts.create_user(con, "canbo", "canbo-1234", "officer", "16969")
+    batch_id = _empty_batch(con, "canbo", "40")
+    with accounts.acting_as(officer):
+        batches.undo_batch(con, batch_id)
+    assert con.execute("SELECT status FROM batches WHERE batch_id = ?", [batch_id]).fetchall() == [("undone",)]
