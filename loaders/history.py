@@ -99,12 +99,28 @@ def header_key(headers: list[str]) -> str:
 
 
 def save_preset(con, headers: list[str], mapping: dict[str, str], name: str, user: str | None) -> None:
+    """Save a mapping for this header set (audited). Only accounts that may upload (officers,
+    admins) save one; `user` None or not an account of the store: a system job."""
     con.execute(PRESETS_TABLE)
+    accounts.ensure_schema(con)
+    role = con.execute("SELECT role FROM users WHERE username = ?", [user]).fetchall() if user else []
+    if role and role[0][0] not in ("admin", "officer"):
+        raise accounts.AccessDenied(f"Tài khoản «{user}» ({accounts.ROLES.get(role[0][0], role[0][0])}) "
+                                    "không được lưu mẫu ánh xạ cột.")
     con.execute("INSERT OR REPLACE INTO mapping_presets VALUES (?, ?, ?, ?, ?)",
                 [header_key(headers), name, json.dumps(mapping, ensure_ascii=False), datetime.now(), user])
+    accounts.log(con, user, "save_preset", f"{name}: {json.dumps(mapping, ensure_ascii=False)[:500]}")
 
 
-def find_preset(con, headers: list[str]) -> dict[str, str] | None:
+def find_preset(con, headers: list[str], user: str | None = None) -> dict[str, str] | None:
+    """The saved mapping for this header set. For `user`, only one they saved themselves or
+    one saved by an admin or a system job: one commune's officer does not set how another
+    commune's files are read."""
     con.execute(PRESETS_TABLE)
-    rows = con.execute("SELECT mapping FROM mapping_presets WHERE header_key = ?", [header_key(headers)]).fetchall()
+    accounts.ensure_schema(con)
+    rows = con.execute(
+        """SELECT p.mapping FROM mapping_presets p LEFT JOIN users u ON u.username = p.saved_by
+           WHERE p.header_key = $key AND ($user IS NULL OR p.saved_by IS NULL OR p.saved_by = $user
+                                          OR u.role = 'admin' OR u.username IS NULL)""",
+        {"key": header_key(headers), "user": user}).fetchall()
     return json.loads(rows[0][0]) if rows else None

@@ -109,7 +109,7 @@ with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX, ignore_cleanup_errors=Tru
                 if kind == "dossiers":
                     con = data.cursor()
                     table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name)
-                    preset = history.find_preset(con, table.headers)
+                    preset = history.find_preset(con, table.headers, user)
                     if preset:
                         table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name,
                                                                   mapping=preset)
@@ -130,8 +130,11 @@ with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX, ignore_cleanup_errors=Tru
                                                                   mapping=manual)
                         fields = match_headers(table.headers, manual)
                     if st.button("Lưu ánh xạ này làm mẫu cho tháng sau", key=f"preset_{index}_{path.stem}"):
-                        history.save_preset(data.cursor(), table.headers, manual, upload.name, user or None)
-                        st.success("Đã lưu mẫu ánh xạ cột.")
+                        try:
+                            history.save_preset(data.cursor(), table.headers, manual, upload.name, user or None)
+                            st.success("Đã lưu mẫu ánh xạ cột.")
+                        except accounts.AccessDenied as exc:
+                            st.error(md(str(exc)))
                     bad = frame.filter(pl.col("_reason").is_not_null())
                     c1, c2, c3 = st.columns(3)
                     c1.metric("Số dòng đọc được", fmt.number(frame.height))

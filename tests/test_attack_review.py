@@ -149,3 +149,35 @@ def test_officer_still_undoes_their_own_batch_without_units(con):
     with accounts.acting_as(officer):
         batches.undo_batch(con, batch_id)
     assert con.execute("SELECT status FROM batches WHERE batch_id = ?", [batch_id]).fetchall() == [("undone",)]
+
+
+# ------------------------------------------------------------------ column-mapping presets
+# A saved mapping (header set -> fields) is applied by default to every later upload with the
+# same headers, whoever uploads it. Any account could save one, unaudited: an analyst or a
+# leader (who may not write at all), or the officer of one commune for every other commune
+# (e.g. swapping "Ngày hẹn trả" and "Ngày có kết quả" in the standard export).
+
+from loaders import history  # noqa: E402
+
+HEADERS = ["Mã hồ sơ", "Mã xã", "Ngày tiếp nhận", "Ngày hẹn trả", "Ngày có kết quả"]
+GOOD = {"Mã hồ sơ": "dossier_id", "Mã xã": "unit_code", "Ngày tiếp nhận": "received_date",
+        "Ngày hẹn trả": "due_date", "Ngày có kết quả": "finished_date"}
+SWAPPED = GOOD | {"Ngày hẹn trả": "finished_date", "Ngày có kết quả": "due_date"}
+
+
+def test_a_read_only_account_cannot_save_a_preset(con):
+    accounts.create_user(con, "phantich", "phantich-1", "analyst", "40")
+    with pytest.raises(accounts.AccessDenied):
+        history.save_preset(con, HEADERS, SWAPPED, "ho_so.csv", "phantich")
+    assert history.find_preset(con, HEADERS) is None
+
+
+def test_one_communes_preset_is_not_applied_to_another_communes_upload(con):
+    accounts.create_user(con, "canbo.a", "canbo-1234", "officer", "16969")
+    accounts.create_user(con, "canbo.b", "canbo-1234", "officer", "17611")
+    admin = accounts.create_user(con, "quantri", "quantri-tw", "admin", None)
+    history.save_preset(con, HEADERS, GOOD, "chuan.csv", admin.username)
+    history.save_preset(con, HEADERS, SWAPPED, "ho_so.csv", "canbo.a")
+    assert history.find_preset(con, HEADERS, "canbo.a") == SWAPPED   # their own
+    assert history.find_preset(con, HEADERS, "canbo.b") != SWAPPED   # not another commune's
+    assert con.execute("SELECT count(*) FROM audit_log WHERE action = 'save_preset'").fetchall()[0][0] == 2
