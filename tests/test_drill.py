@@ -91,7 +91,8 @@ def test_rows_turn_into_conditions():
     assert drill.component_rows("e_result") == ("e_result", "finished_date")
     assert drill.component_rows("overdue_open")[1] is None
     assert set(drill.DRILL_KPIS) == {"received", "online_submission_rate", "full_online_rate", "digitisation_rate",
-                                     "data_reuse_rate", "e_result_rate", "on_time_rate", "overdue_open"}
+                                     "data_reuse_rate", "e_result_rate", "on_time_rate", "overdue_open",
+                                     "paid_online_rate"}
     with pytest.raises(ValueError):
         drill.dossier_set(None, node(A, "2025-09"), "dossiers_per_service")
 

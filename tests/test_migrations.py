@@ -58,10 +58,11 @@ def build_old_store(path, fresh_path) -> None:
 
 @pytest.fixture
 def stores(tmp_path):
-    """(old store path, fresh store path), both holding golden.csv."""
+    """(old store path, fresh store path), both holding golden.csv and golden_paid.csv."""
     fresh = tmp_path / "fresh.duckdb"
     con = store.connect(fresh)
     load_dossier_file(con, FIXTURES / "golden.csv", province=PROVINCE, today=TODAY)
+    load_dossier_file(con, FIXTURES / "golden_paid.csv", province=PROVINCE, today=TODAY)
     con.close()
     old = tmp_path / "old.duckdb"
     build_old_store(old, fresh)
@@ -74,7 +75,8 @@ def test_old_store_is_migrated_and_gives_the_same_kpis(stores):
     assert "procedures_added" not in [r[0] for r in check.execute("SHOW TABLES").fetchall()]
     old_facts = columns(check, "fact_received")
     check.close()
-    assert set(old_facts) <= set(components.RECEIVED_COMPONENTS) | set(FACT_KEYS)  # the old layout
+    assert set(old_facts) < set(components.RECEIVED_COMPONENTS) | set(FACT_KEYS)  # the old layout
+    assert "paid_online" not in old_facts
 
     con = store.connect(old)
     names = migrations.applied(con)
@@ -89,6 +91,8 @@ def test_old_store_is_migrated_and_gives_the_same_kpis(stores):
 
     new = store.connect(fresh)
     assert figures(con) == figures(new)
+    assert (con.execute("SELECT sum(paid_online_known) FROM fact_received").fetchall()
+            == con.execute("SELECT count(paid_online) FROM dossiers").fetchall())  # the new facts, from dossiers
     for table in FACT_TABLES:
         assert (con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
                 == new.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall())
