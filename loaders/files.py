@@ -30,6 +30,9 @@ ROW = "__row"
 EXTRA = "__extra"
 SNIFF_BYTES = 256 * 1024
 SCAN_CHUNK = 1 << 20
+# No export has a row this long (Excel's cells hold 32,767 characters); parsing one line costs ~18
+# bytes of memory per byte of it, so a longer line is refused before the reader sees it.
+MAX_LINE_BYTES = 16 << 20
 HEADER_SEARCH_ROWS = 30
 
 # Start of files that are not text, whatever their extension says.
@@ -178,6 +181,27 @@ def _scan_for_nul(path: Path, name: str) -> None:
             line += chunk.count(b"\n")
 
 
+def check_line_lengths(path: Path, name: str) -> None:
+    """Refuse (LoadError) a text file with a line longer than MAX_LINE_BYTES, streaming it in
+    SCAN_CHUNK pieces (a line within one piece is shorter than the cap)."""
+    run = 0  # bytes since the last line break
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(SCAN_CHUNK), b""):
+            last = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+            if last < 0:
+                run += len(chunk)
+            else:
+                first = min(i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0)
+                run, ended = len(chunk) - last - 1, run + first
+                if ended > MAX_LINE_BYTES:
+                    run = ended
+            if run > MAX_LINE_BYTES:
+                raise LoadError(
+                    f"Tệp «{name}» bị từ chối: có dòng dài hơn {MAX_LINE_BYTES >> 20} MB (không có ký tự xuống "
+                    "dòng). Tệp có thể bị hỏng, không phải tệp CSV, hoặc được tạo để làm treo máy chủ; hãy xuất lại "
+                    "tệp từ hệ thống một cửa, hoặc mở bằng Excel và lưu dạng CSV UTF-8 rồi tải lên lại.")
+
+
 def _to_utf8(path: Path, name: str, encoding: str, compose: bool = False) -> Path:
     """Transcode an export to a UTF-8 temp file chunk by chunk (bounded memory). `compose`:
     NFC, for Windows-1258, which writes most Vietnamese tones as a separate combining mark
@@ -309,6 +333,7 @@ def _pick_header(rows: list[list[str]], header_score, name: str, min_score: int)
 def _read_csv(path: Path, name: str, header_score, min_score: int) -> RawTable:
     sample, source, not_legacy = _decode_sample(path, name)
     try:
+        check_line_lengths(source, name)
         table = _parse_csv(path, source, sample, name, header_score, min_score)
     except BaseException as exc:
         if source != path:

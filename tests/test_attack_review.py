@@ -181,3 +181,54 @@ def test_one_communes_preset_is_not_applied_to_another_communes_upload(con):
     assert history.find_preset(con, HEADERS, "canbo.a") == SWAPPED   # their own
     assert history.find_preset(con, HEADERS, "canbo.b") != SWAPPED   # not another commune's
     assert con.execute("SELECT count(*) FROM audit_log WHERE action = 'save_preset'").fetchall()[0][0] == 2
+
+
+# ------------------------------------------------------------------ CSV: one enormous line
+# A text file with one line of tens of MB (no line break: a cut export, a file of another
+# kind, a hostile upload) was parsed whole: ~18 bytes of memory per byte of the line, in the
+# server's own process (a 200 MB upload, Streamlit's default cap: ~4 GB; the CLI has no cap).
+
+from datetime import date  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from loaders import files  # noqa: E402
+from loaders.dossiers import load_dossier_file  # noqa: E402
+
+from .conftest import FIXTURES  # noqa: E402
+
+
+def _golden_lines() -> list[str]:
+    return (FIXTURES / "golden.csv").read_text(encoding="utf-8").splitlines()
+
+
+@pytest.mark.parametrize("where", ["last", "middle"])
+def test_a_line_beyond_the_cap_is_refused_before_parsing(con, tmp_path, where):
+    lines = _golden_lines()
+    long = "A" * (files.MAX_LINE_BYTES + 1)
+    body = [lines[0], long, *lines[1:]] if where == "middle" else [*lines, long]
+    path = tmp_path / "mot_dong.csv"
+    path.write_text("\n".join(body), encoding="utf-8")
+    with pytest.raises(LoadError, match="mot_dong.csv.*dòng dài hơn 16 MB"):
+        load_dossier_file(con, path, province="40", today=date(2025, 11, 15))
+    assert con.execute("SELECT count(*) FROM batches").fetchall()[0][0] == 0
+
+
+def test_long_lines_below_the_cap_still_load(con, tmp_path):
+    lines = _golden_lines()
+    cells = lines[1].split(",")
+    cells[3] = "Đ" * 2_000_000    # a 4 MB procedure name: read, and stored as is
+    path = tmp_path / "dai.csv"
+    path.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]), encoding="utf-8")
+    result = load_dossier_file(con, path, province="40", today=date(2025, 11, 15))
+    assert (result.rows_read, result.loaded, result.rejected) == (len(lines) - 1, 10, [])  # golden: 1 repeat
+
+
+def test_line_cap_scan_measures_lines_across_chunks(tmp_path):
+    chunk = files.SCAN_CHUNK
+    ok = tmp_path / "ok.csv"
+    ok.write_bytes(b"a\n" + b"x" * (files.MAX_LINE_BYTES - 1) + b"\r\n" + b"y" * (3 * chunk) + b"\n")
+    files.check_line_lengths(Path(ok), "ok.csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"a\r" + b"x" * (chunk - 5) + b"\r" + b"x" * (files.MAX_LINE_BYTES + 1) + b"\nb")
+    with pytest.raises(LoadError):
+        files.check_line_lengths(Path(bad), "bad.csv")
