@@ -16,6 +16,7 @@ def test_sql_and_descriptions_come_from_the_declaration():
     assert c.sql == "count(*) FILTER (WHERE channel = 'post')"
     assert c.where == "channel = 'post'"
     assert Component("y", "finished_date", None, "…").sql == "count(*)"
+    assert Component("z", "finished_date", "e_result IS NOT NULL", "…").sql == "count(e_result)"
     assert components.RECEIVED_COMPONENTS["received_online"] == "count(*) FILTER (WHERE channel = 'online')"
     assert set(drill.COMPONENT_VI) == set(BY_NAME)
     assert all(c.description.startswith("hồ sơ") for c in BY_NAME.values())
