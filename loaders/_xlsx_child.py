@@ -1,8 +1,10 @@
 """Child process that reads an untrusted workbook's first sheet under an address-space limit
 (run by loaders/xlsx_guard.read_sheet; imports nothing of the project).
 
-argv: workbook, output Arrow IPC file, n_rows ("-" for all), address-space limit in bytes.
-Exit codes: 0 read, 3 not a readable workbook, 4 out of memory, 5 output not written.
+argv: workbook, output Arrow IPC file, n_rows ("-" for all), address-space limit in bytes,
+longest row allowed in bytes (its cells' text together).
+Exit codes: 0 read, 3 not a readable workbook, 4 out of memory, 5 output not written, 6 a row
+longer than allowed (nothing written).
 """
 
 import resource
@@ -10,13 +12,14 @@ import sys
 
 
 def main(argv: list[str]) -> int:
-    source, out, n_rows, memory = argv
+    source, out, n_rows, memory, max_row_bytes = argv
     limit = int(memory)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an abort leaves no core file behind
     try:
         import fastexcel
         import pyarrow as pa
+        import pyarrow.compute as pc
         import pyarrow.ipc
     except MemoryError:
         return 4
@@ -24,6 +27,12 @@ def main(argv: list[str]) -> int:
         sheet = fastexcel.read_excel(source).load_sheet(
             0, header_row=None, n_rows=None if n_rows == "-" else int(n_rows), dtypes="string")
         batch = sheet.to_arrow()
+        row_bytes = None
+        for column in batch.columns:
+            length = pc.fill_null(pc.binary_length(column.cast(pa.large_string())), 0)
+            row_bytes = length if row_bytes is None else pc.add(row_bytes, length)
+        if row_bytes is not None and len(row_bytes) and pc.max(row_bytes).as_py() > int(max_row_bytes):
+            return 6
     except MemoryError:
         return 4
     except Exception as exc:  # noqa: BLE001 - any parse failure: not a readable workbook

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import polars as pl
 
-from loaders.files import LoadError
+from loaders.files import MAX_LINE_BYTES, LoadError
 from loaders.limits import Limits, active
 
 CHUNK = 1 << 20
@@ -388,7 +388,7 @@ def read_sheet(path: str | Path, name: str | None = None, *, n_rows: int | None 
         try:
             done = subprocess.run(
                 [sys.executable, str(_CHILD), str(path), str(out), "-" if n_rows is None else str(n_rows),
-                 str(limits.max_read_memory_bytes)],
+                 str(limits.max_read_memory_bytes), str(MAX_LINE_BYTES)],
                 capture_output=True, timeout=limits.max_read_seconds, stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired:
@@ -396,6 +396,10 @@ def read_sheet(path: str | Path, name: str | None = None, *, n_rows: int | None 
                             "giây (giới hạn). Hãy chia tệp nhỏ hơn hoặc lưu dạng CSV UTF-8 rồi tải lên lại.") from None
         if done.returncode == 3:
             raise _not_a_workbook(path, name)
+        if done.returncode == 6:  # the CSV's line cap, for a row's cells together
+            raise LoadError(
+                f"Tệp «{name}» bị từ chối: có dòng dài hơn {MAX_LINE_BYTES >> 20} MB (tổng các ô của dòng). Tệp có "
+                "thể bị hỏng hoặc được tạo để làm treo máy chủ; hãy xuất lại tệp từ hệ thống một cửa rồi tải lên lại.")
         if done.returncode == 5:
             raise LoadError(f"Không ghi được dữ liệu tạm khi đọc tệp «{name}» (ổ đĩa đầy?): "
                             f"{done.stderr.decode('utf-8', 'replace').strip()[:200]}")

@@ -232,3 +232,39 @@ def test_line_cap_scan_measures_lines_across_chunks(tmp_path):
     bad.write_bytes(b"a\r" + b"x" * (chunk - 5) + b"\r" + b"x" * (files.MAX_LINE_BYTES + 1) + b"\nb")
     with pytest.raises(LoadError):
         files.check_line_lengths(Path(bad), "bad.csv")
+
+
+# ------------------------------------------------------------------ XLSX: one enormous row
+# The same in a workbook: a 2.3 MB .xlsx whose shared string of 5 MB fills a column of 20
+# rows cost the server's process 1.35 GB and 15-20 s (the child's read itself: 0.5 s); the
+# caps counted cells, never their size. A row over the CSV's line cap is refused alike.
+
+import os  # noqa: E402
+
+_SST_CT = _CT.replace("</Types>", '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                      'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+
+
+def test_a_workbook_row_beyond_the_line_cap_is_refused(con, tmp_path):
+    headers = _golden_lines()[0].split(",")
+    big = os.urandom(files.MAX_LINE_BYTES // 2 + 1).hex()   # incompressible: passes the ratio cap
+    strings = "".join(f"<si><t>{t}</t></si>" for t in [*headers, big])
+    head = "".join(f'<c r="{chr(65 + i)}1" t="s"><v>{i}</v></c>' for i in range(len(headers)))
+    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+             f'spreadsheetml/2006/main"><sheetData><row r="1">{head}</row><row r="2"><c r="A2" t="inlineStr">'
+             f'<is><t>X1</t></is></c><c r="B2"><v>16969</v></c><c r="D2" t="s"><v>{len(headers)}</v></c></row>'
+             '</sheetData></worksheet>')
+    rels = (_REL.format("rId1", "worksheets/sheet1.xml") + '<Relationship Id="rId2" Type="http://schemas.'
+            'openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>')
+    path = tmp_path / "dong_lon.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", _SST_CT)
+        z.writestr("_rels/.rels", _ROOT_RELS)
+        z.writestr("xl/workbook.xml", _WB.format('<sheet name="S" sheetId="1" r:id="rId1"/>'))
+        z.writestr("xl/_rels/workbook.xml.rels", _RELS.format(rels))
+        z.writestr("xl/worksheets/sheet1.xml", sheet)
+        z.writestr("xl/sharedStrings.xml", '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.'
+                   f'openxmlformats.org/spreadsheetml/2006/main">{strings}</sst>')
+    with pytest.raises(LoadError, match="dong_lon.xlsx.*dòng dài hơn 16 MB"):
+        load_dossier_file(con, path, province="40", today=date(2025, 11, 15))
+    assert con.execute("SELECT count(*) FROM batches").fetchall()[0][0] == 0
