@@ -6,6 +6,7 @@ chart is a PNG (reports.charts); section V is a paragraph the unit edits before 
 from __future__ import annotations
 
 import io
+import re
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
@@ -21,11 +22,14 @@ from reports.charts import trend_png
 
 FONT = "Times New Roman"
 TEXT_WIDTH_CM = 16.5  # A4 21 cm minus margins 3 cm (left) and 1.5 cm (right)
+# Characters XML 1.0 cannot hold (python-docx refuses them): a control character in an uploaded
+# task name or a pasted recommendation becomes a space instead of breaking the report.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _run(paragraph, text: str, size: float = 13, bold: bool = False, italic: bool = False,
          underline: bool = False, color: str | None = None):
-    run = paragraph.add_run(text)
+    run = paragraph.add_run(_NOT_XML.sub(" ", text))
     run.font.name = FONT
     run.font.size = Pt(size)
     run.bold, run.italic, run.underline = bold, italic, underline

@@ -324,3 +324,28 @@ def test_an_officer_cannot_block_another_communes_export_by_squatting_its_ids(co
         result = load_dossier_file(con, tmp_path / "van_tu.csv", province="40", today=date(2025, 11, 15))
     assert result.rejected == []
     assert con.execute("SELECT count(*) FROM dossiers WHERE unit_code = '17611'").fetchall()[0][0] == 4
+
+
+# ------------------------------------------------------------------ reports: control characters
+# A task list whose task or lead-unit cell holds a control character (\x01, \x0b, ESC...:
+# loaded as is) broke the Word report of its commune and of its province (overdue tasks of
+# the members), and with it the whole reports page of both, for everyone.
+
+
+def test_word_report_survives_control_characters_in_uploaded_text(con, tmp_path):
+    from kpi.periods import parse
+    from loaders import sources
+    from reports import builder, word
+
+    src = (FIXTURES / "tasks_van_tu.csv").read_text(encoding="utf-8").splitlines()
+    hostile = "99;Nhiệm vụ\x01 có\x0b ký tự\x1b điều khiển;Thể chế;UBND xã\x02;;30/06/2025;Đang thực hiện;10%;"
+    (tmp_path / "nhiem_vu.csv").write_text("\n".join([*src[:4], hostile, *src[4:]]), encoding="utf-8")
+    sources.load_file(con, tmp_path / "nhiem_vu.csv", kind="tasks", province="40")
+    today = date(2025, 11, 15)
+    for unit in ("17611", "40"):
+        tasks = builder.overdue_tasks(con, unit, today)
+        assert any("điều khiển" in t.name for t in tasks)
+        report = builder.build(con, unit, parse("2025-09"), today, tasks=tasks,
+                               recommendations="Kiến nghị\x0c dán từ văn bản khác\x07")
+        document = word.to_docx(report)
+        assert document[:2] == b"PK"
