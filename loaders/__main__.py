@@ -36,9 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         con = store.connect(args.db)
     except duckdb.Error as exc:  # held by the running dashboard (DuckDB allows one writing process)
         message = _cannot_open(store.db_path(args.db), exc)
-        print(f"LỖI  {message}", file=sys.stderr)
+        print(_visible(f"LỖI  {message}"), file=sys.stderr)
         if args.format == "json":
-            print(json.dumps({"error": message}, ensure_ascii=False))
+            print(_json(json.dumps({"error": message}, ensure_ascii=False)))
         return 1
     summaries, failed = [], False
     for path in args.files:
@@ -51,12 +51,26 @@ def main(argv: list[str] | None = None) -> int:
             summaries.append({"file": path.name, "error": str(exc)})
     con.close()
     if args.format == "json":
-        print(json.dumps(summaries if len(summaries) > 1 else summaries[0], ensure_ascii=False, indent=2,
-                         default=str))
+        print(_json(json.dumps(summaries if len(summaries) > 1 else summaries[0], ensure_ascii=False, indent=2,
+                               default=str)))
     else:
         for s in summaries:
-            print(_text(s))
+            print(_visible(_text(s)))
     return 1 if failed else 0
+
+
+# Cells and file names are quoted in the output: their control characters (ESC sequences
+# retitle, erase or overwrite the operator's terminal) are shown as escapes, never sent.
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_JSON_UNESCAPED = re.compile(r"[\x7f-\x9f\u2028\u2029]")  # json.dumps escapes only C0 (and " \\)
+
+
+def _visible(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _json(text: str) -> str:
+    return _JSON_UNESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _cannot_open(path: Path, exc: Exception) -> str:

@@ -369,6 +369,7 @@ def _parse_csv(path: Path, source: Path, sample: str, name: str, header_score, m
     def scan(encoding: str) -> pl.LazyFrame:
         return pl.scan_csv(
             source,
+            glob=False,  # a file name with [ ] * ? is a name, never a pattern matching other files
             separator=delim,
             has_header=False,
             skip_rows=skip + 1,

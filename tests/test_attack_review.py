@@ -349,3 +349,59 @@ def test_word_report_survives_control_characters_in_uploaded_text(con, tmp_path)
                                recommendations="Kiến nghị\x0c dán từ văn bản khác\x07")
         document = word.to_docx(report)
         assert document[:2] == b"PK"
+
+
+# ------------------------------------------------------------------ CLI: terminal escapes
+# `python -m loaders` quotes rejected cells (and file names) in its text output: a cell such
+# as ESC ] 0;… BEL ESC [2K ESC [1A reached the operator's terminal as is (it retitled the
+# window and erased and overwrote the lines above: a rejection can be hidden). JSON output
+# escaped C0 controls but not DEL or the C1 range (\x9b is CSI on 8-bit terminals).
+
+HOSTILE_CELL = "\x1b]0;PWNED\x07\x1b[2K\x1b[1A\x9b2K9999"
+
+
+@pytest.fixture
+def escape_file(tmp_path):
+    lines = _golden_lines()
+    cells = lines[1].split(",")
+    cells[1] = HOSTILE_CELL
+    path = tmp_path / "esc\x1b[8m.csv"
+    path.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]), encoding="utf-8")
+    return path
+
+
+def test_cli_text_output_shows_control_characters_escaped(escape_file, tmp_path, capsys):
+    from loaders.__main__ import main
+
+    assert main([str(escape_file), "--db", str(tmp_path / "kpi.duckdb"), "--province", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "PWNED" in out and "\\x1b]0;PWNED\\x07" in out
+    assert not any(ch in out for ch in "\x1b\x07\x9b")
+
+
+def test_cli_json_output_escapes_every_control_character(escape_file, tmp_path, capsys):
+    import json
+
+    from loaders.__main__ import main
+
+    assert main([str(escape_file), "--db", str(tmp_path / "kpi.duckdb"), "--province", "40", "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert not any(ch in out for ch in "\x1b\x07\x9b\x7f")
+    assert HOSTILE_CELL in json.loads(out)["rejected"][0]["reason"]
+
+
+# ------------------------------------------------------------------ file names read as glob patterns
+# The CSV reader took the path as a glob pattern: loading «a[12].csv» read a1.csv (another
+# file next to it) and recorded it under a[12].csv's name and hash; a name with [ that
+# matches nothing was refused as "invalid glob pattern".
+
+
+def test_a_file_name_is_never_a_glob_pattern(con, tmp_path):
+    lines = _golden_lines()
+    (tmp_path / "a1.csv").write_text("\n".join(lines), encoding="utf-8")
+    (tmp_path / "a[12].csv").write_text("\n".join(lines[:3]), encoding="utf-8")
+    (tmp_path / "Báo cáo [T9].csv").write_text("\n".join(lines[:3]), encoding="utf-8")
+    result = load_dossier_file(con, tmp_path / "a[12].csv", province="40", today=date(2025, 11, 15))
+    assert result.rows_read == 2
+    result = load_dossier_file(con, tmp_path / "Báo cáo [T9].csv", province="40", today=date(2025, 11, 15))
+    assert result.rows_read == 2
