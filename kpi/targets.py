@@ -98,3 +98,58 @@ def status(value: float | None, target: Target | None, period_start: date, perio
     gap = abs(target.value - value)
     tolerance = TOLERANCE_RATE if is_rate else TOLERANCE_COUNT * abs(target.value)
     return "on_track" if gap <= tolerance else "at_risk"
+
+
+TARGET_COLUMNS = ("unit_code", "kpi", "value", "op", "deadline", "from_date", "plan_slug", "note")
+
+
+def editable_targets(con: duckdb.DuckDBPyConnection, visible: set[str] | None):
+    """The targets an admin may edit, as a polars frame: every target for a national admin
+    (`visible` None), only those of their units for an admin of a province or commune (never
+    the national defaults, whose unit is empty)."""
+    from loaders.store import query_pl
+
+    where = "TRUE" if visible is None else "list_contains($units, unit_code)"
+    params = {} if visible is None else {"units": sorted(visible)}
+    return query_pl(con, f"SELECT {', '.join(TARGET_COLUMNS)} FROM targets WHERE {where} "
+                         "ORDER BY unit_code NULLS FIRST, kpi, deadline", params)
+
+
+def save_targets(con: duckdb.DuckDBPyConnection, rows, visible: set[str] | None, username: str | None) -> int:
+    """Replace the targets `editable_targets` gave this admin by `rows` (a polars frame with
+    TARGET_COLUMNS), in one write transaction, audited; targets outside the admin's units are
+    left as they are. A row for a unit the admin may not edit, an unknown KPI or comparison,
+    or a national default edited by a provincial admin is refused whole (ValueError, Vietnamese)."""
+    import polars as pl
+
+    from kpi.definitions import KPIS
+    from loaders import accounts
+    from loaders.batches import write_transaction
+
+    rows = rows.filter(pl.col("kpi").is_not_null() & pl.col("value").is_not_null()).select(TARGET_COLUMNS)
+    known = {r[0] for r in con.execute("SELECT code FROM units").fetchall()}
+    for number, row in enumerate(rows.iter_rows(named=True), start=1):
+        unit = (row["unit_code"] or "").strip() or None
+        if row["kpi"] not in KPIS:
+            raise ValueError(f"Dòng {number}: chỉ tiêu «{row['kpi']}» không có trong danh mục KPI.")
+        if row["op"] not in (">=", "<=", "=="):
+            raise ValueError(f"Dòng {number}: phép so sánh «{row['op']}» không hợp lệ (>=, <=, ==).")
+        if unit is None and visible is not None:
+            raise ValueError(f"Dòng {number}: chỉ quản trị viên toàn quốc được đặt chỉ tiêu chung cho mọi đơn vị.")
+        if unit is not None and (unit not in known or (visible is not None and unit not in visible)):
+            raise ValueError(f"Dòng {number}: không được đặt chỉ tiêu cho đơn vị mã «{unit}» "
+                             "(không có trong danh mục hoặc ngoài phạm vi của tài khoản).")
+    rows = rows.with_columns(pl.col("unit_code").str.strip_chars().replace("", None))
+    with write_transaction(con):
+        if visible is None:
+            con.execute("DELETE FROM targets")
+        else:
+            con.execute("DELETE FROM targets WHERE list_contains(?, unit_code)", [sorted(visible)])
+        con.register("edited_targets", rows)
+        try:
+            columns = ", ".join(TARGET_COLUMNS)
+            con.execute(f"INSERT INTO targets ({columns}) SELECT {columns} FROM edited_targets")
+        finally:
+            con.unregister("edited_targets")
+        accounts.log(con, username, "edit_targets", f"{rows.height} dòng")
+    return rows.height

@@ -26,6 +26,11 @@ import duckdb
 
 ROLES = {"admin": "Quản trị", "leader": "Lãnh đạo", "officer": "Cán bộ một cửa", "analyst": "Chuyên viên phân tích"}
 SESSION_HOURS = 8
+# What each audit_log action is called on the admin page.
+ACTIONS = {"login": "Đăng nhập", "login_failed": "Đăng nhập sai", "login_locked": "Tạm khóa đăng nhập",
+           "login_refused": "Từ chối đăng nhập (đang khóa)", "create_user": "Tạo tài khoản",
+           "upload": "Tải dữ liệu lên", "undo": "Hoàn tác lần tải", "save_preset": "Lưu mẫu ánh xạ cột",
+           "edit_targets": "Sửa chỉ tiêu", "set_limit": "Đổi giới hạn tệp tải lên"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -358,3 +363,33 @@ def unit_labels(con, codes: list[str]) -> list[str]:
     """Units as people know them, «Xã Vân Tụ (17611)» (the code only where the store has no such unit)."""
     names = dict(con.execute("SELECT code, full_name FROM units WHERE list_contains(?, code)", [list(codes)]).fetchall())
     return [f"{names[c]} ({c})" if c in names else c for c in codes]
+
+
+def users_in_scope(con, viewer: User):
+    """The accounts an admin manages, as a polars frame (username, full_name, role, unit_code,
+    grants, active, created_at): every account for a national admin, else the accounts whose
+    unit is one the viewer may see (an analyst's grants too)."""
+    from loaders.store import query_pl
+
+    ensure_schema(con)
+    visible = visible_units(con, viewer)
+    where = "TRUE" if visible is None else (
+        "(list_contains($units, unit_code) AND list_bool_and(list_transform(coalesce(grants, []), "
+        "lambda g: list_contains($units, g))) IS NOT FALSE)")
+    params = {} if visible is None else {"units": sorted(visible)}
+    return query_pl(con, "SELECT username, full_name, role, unit_code, grants, active, created_at FROM users "
+                         f"WHERE {where} ORDER BY username", params)
+
+
+def audit_in_scope(con, viewer: User, limit: int = 500):
+    """The newest audit entries an admin may read: all for a national admin, else those of the
+    accounts they manage (`users_in_scope`), their own included."""
+    from loaders.store import query_pl
+
+    ensure_schema(con)
+    names = None if visible_units(con, viewer) is None else [
+        viewer.username, *users_in_scope(con, viewer)["username"].to_list()]
+    where = "TRUE" if names is None else "list_contains($names, username)"
+    params = {"limit": int(limit)} | ({} if names is None else {"names": names})
+    return query_pl(con, f"SELECT logged_at, username, action, detail FROM audit_log WHERE {where} "
+                         "ORDER BY logged_at DESC LIMIT $limit", params)

@@ -1,4 +1,10 @@
-"""Quản trị: accounts and their units, plan targets, the audit log (admins only)."""
+"""Quản trị: accounts and their units, plan targets, upload caps, the audit log (admins only).
+
+A national admin (no unit) manages everything; an admin of a province or commune sees and
+edits only the accounts, targets and audit entries of their own units (the one scope rule,
+`accounts.visible_units`), and the upload caps, which hold for the whole store, only read.
+The page lays out; the data and the writes are `accounts.users_in_scope/audit_in_scope`,
+`kpi.targets.editable_targets/save_targets` and `limits`."""
 
 from __future__ import annotations
 
@@ -6,9 +12,9 @@ import polars as pl
 import streamlit as st
 
 from kpi import format as fmt
+from kpi import targets as kpi_targets
 from kpi.definitions import KPIS
 from loaders import accounts, limits, store
-from loaders.store import query_pl
 from ui import auth, data, widgets
 from ui.text import md
 
@@ -19,12 +25,32 @@ if user is None or user.role != "admin":
     st.stop()
 st.title("Quản trị")
 cur = data.cursor()
+visible = accounts.visible_units(cur, user)
+national = visible is None
+version = data.version()
+
+
+def unit_label(code: str | None) -> str:
+    return data.unit_name(version, code) if code else "Toàn quốc"
+
 
 st.subheader("Tài khoản")
-users = query_pl(cur, "SELECT username, full_name, role, unit_code, grants, active, created_at FROM users ORDER BY 1")
-st.dataframe(users.with_columns(pl.col("role").replace_strict(accounts.ROLES, default=pl.col("role")),
-                                pl.col("grants").list.join(", ")),
-             hide_index=True, width="stretch")
+if not national:
+    st.caption(f"Các tài khoản thuộc phạm vi quản lý: {md(unit_label(user.unit_code))}.")
+users = accounts.users_in_scope(cur, user)
+if users.is_empty():
+    widgets.empty_state("Chưa có tài khoản nào trong phạm vi này.")
+else:
+    st.dataframe(users.select(
+        pl.col("username").alias("Tên đăng nhập"),
+        pl.col("full_name").fill_null("").alias("Họ và tên"),
+        pl.col("role").replace_strict(accounts.ROLES, default=pl.col("role")).alias("Vai trò"),
+        pl.col("unit_code").map_elements(unit_label, return_dtype=pl.String, skip_nulls=False).alias("Đơn vị"),
+        pl.col("grants").list.eval(pl.element().map_elements(unit_label, return_dtype=pl.String))
+        .list.join(", ").fill_null("").alias("Đơn vị được xem thêm"),
+        pl.when(pl.col("active")).then(pl.lit("Đang dùng")).otherwise(pl.lit("Đã khóa")).alias("Trạng thái"),
+        pl.col("created_at").dt.strftime("%d/%m/%Y %H:%M").fill_null("").alias("Ngày tạo"),
+    ), hide_index=True, width="stretch")
 with st.form("new_user", border=True):
     st.markdown("**Tạo tài khoản**")
     c1, c2, c3 = st.columns(3)
@@ -41,60 +67,72 @@ with st.form("new_user", border=True):
                                  [g.strip() for g in grants.split(",") if g.strip()], by=user.username)
             st.success(f"Đã tạo tài khoản «{md(username)}».")
             st.rerun()
-        except (ValueError, Exception) as exc:  # noqa: BLE001 - shown to the admin
+        except ValueError as exc:  # Vietnamese validation messages
             st.error(f"Không tạo được tài khoản: {md(str(exc))}")
 
 st.subheader("Chỉ tiêu")
-targets = query_pl(cur, "SELECT unit_code, kpi, value, op, deadline, from_date, plan_slug, note FROM targets "
-                        "ORDER BY unit_code NULLS FIRST, kpi, deadline")
+kpi_names = {k: d.label for k, d in KPIS.items()}
+kpi_ids = {label: k for k, label in kpi_names.items()}
+targets = kpi_targets.editable_targets(cur, visible)
+shown = targets.with_columns(
+    pl.col("unit_code").map_elements(lambda c: unit_label(c) if c else "Mọi đơn vị", return_dtype=pl.String,
+                                     skip_nulls=False).alias("unit_name"),
+    pl.col("kpi").replace_strict(kpi_names, default=pl.col("kpi")),
+).select("unit_code", "unit_name", *[c for c in kpi_targets.TARGET_COLUMNS if c != "unit_code"])
 edited = st.data_editor(
-    targets, hide_index=True, width="stretch", num_rows="dynamic", key="targets_editor",
-    column_config={"kpi": st.column_config.SelectboxColumn("KPI", options=list(KPIS), required=True),
-                   "unit_code": st.column_config.TextColumn("Mã đơn vị (trống = mọi đơn vị)"),
+    shown, hide_index=True, width="stretch", num_rows="dynamic", key="targets_editor",
+    column_config={"unit_code": st.column_config.TextColumn(
+                       "Mã đơn vị" + (" (trống = mọi đơn vị)" if national else "")),
+                   "unit_name": st.column_config.TextColumn("Tên đơn vị", disabled=True),
+                   "kpi": st.column_config.SelectboxColumn("Chỉ tiêu", options=list(kpi_ids), required=True),
                    "value": st.column_config.NumberColumn("Mục tiêu", required=True),
                    "op": st.column_config.SelectboxColumn("So sánh", options=[">=", "<=", "=="], required=True),
                    "deadline": st.column_config.DateColumn("Thời hạn", format="DD/MM/YYYY"),
-                   "from_date": st.column_config.DateColumn("Áp dụng từ", format="DD/MM/YYYY")})
+                   "from_date": st.column_config.DateColumn("Áp dụng từ", format="DD/MM/YYYY"),
+                   "plan_slug": st.column_config.TextColumn("Kế hoạch"),
+                   "note": st.column_config.TextColumn("Ghi chú")})
 if st.button("Lưu chỉ tiêu", type="primary"):
-    store.WRITE_LOCK.acquire()
-    cur.execute("BEGIN TRANSACTION")
+    rows = edited.drop("unit_name").with_columns(pl.col("kpi").replace_strict(kpi_ids, default=pl.col("kpi")))
     try:
-        cur.execute("DELETE FROM targets")
-        cur.register("edited_targets", edited)
-        cur.execute("INSERT INTO targets SELECT unit_code, kpi, value, op, deadline, from_date, plan_slug, note "
-                    "FROM edited_targets WHERE kpi IS NOT NULL AND value IS NOT NULL")
-        cur.unregister("edited_targets")
-        accounts.log(cur, user.username, "edit_targets", f"{edited.height} dòng")
-        cur.execute("COMMIT")
+        saved = kpi_targets.save_targets(cur, rows, visible, user.username)
         st.cache_data.clear()
-        st.success("Đã lưu chỉ tiêu.")
-    except Exception as exc:  # noqa: BLE001
-        cur.execute("ROLLBACK")
-        st.error(f"Không lưu được: {exc}")
-    finally:
-        store.WRITE_LOCK.release()
+        st.success(f"Đã lưu {fmt.number(saved)} chỉ tiêu.")
+    except ValueError as exc:
+        st.error(f"Không lưu được: {md(str(exc))}")
 
 st.subheader("Giới hạn tệp tải lên")
 st.caption("Tệp vượt một giới hạn bị từ chối ngay, trước khi đọc, để một tệp lỗi hoặc cố ý phá hoại không làm "
            "dừng dịch vụ. Thứ tự áp dụng: mặc định < biến môi trường KPI_MAX_… < giá trị lưu ở đây.")
 in_force = limits.get_limits(cur).as_dict()
-with st.form("upload_limits", border=True):
-    chosen = {name: st.number_input(limits.LABELS[name], min_value=1, value=int(value), step=1,
-                                    format="%d", key=f"limit_{name}")
-              for name, value in in_force.items()}
-    if st.form_submit_button("Lưu giới hạn", type="primary"):
-        changed = {name: int(value) for name, value in chosen.items() if int(value) != in_force[name]}
-        try:
-            with store.WRITE_LOCK:
-                for name, value in changed.items():
-                    limits.set_limit(cur, name, value)
-                    accounts.log(cur, user.username, "set_limit", f"{name} = {value}")
-            st.success(f"Đã lưu {fmt.number(len(changed))} giới hạn." if changed
-                       else "Không có giới hạn nào thay đổi.")
-        except ValueError as exc:
-            st.error(md(str(exc)))
+if not national:
+    st.caption("Giới hạn áp dụng cho toàn bộ hệ thống; chỉ quản trị viên toàn quốc được thay đổi.")
+    widgets.plain_table(pl.DataFrame({"Giới hạn": [limits.LABELS[n] for n in in_force],
+                                      "Giá trị": [fmt.number(v) for v in in_force.values()]}))
+else:
+    with st.form("upload_limits", border=True):
+        chosen = {name: st.number_input(limits.LABELS[name], min_value=1, value=int(value), step=1,
+                                        format="%d", key=f"limit_{name}")
+                  for name, value in in_force.items()}
+        if st.form_submit_button("Lưu giới hạn", type="primary"):
+            changed = {name: int(value) for name, value in chosen.items() if int(value) != in_force[name]}
+            try:
+                with store.WRITE_LOCK:
+                    for name, value in changed.items():
+                        limits.set_limit(cur, name, value)
+                        accounts.log(cur, user.username, "set_limit", f"{name} = {value}")
+                st.success(f"Đã lưu {fmt.number(len(changed))} giới hạn." if changed
+                           else "Không có giới hạn nào thay đổi.")
+            except ValueError as exc:
+                st.error(md(str(exc)))
 
 st.subheader("Nhật ký thao tác")
-log = query_pl(cur, "SELECT logged_at, username, action, detail FROM audit_log ORDER BY logged_at DESC LIMIT 500")
-st.dataframe(log, hide_index=True, width="stretch")
-widgets.excel_button(log, "nhat_ky_thao_tac", "Tải nhật ký (Excel)", key="audit_xlsx")
+log = accounts.audit_in_scope(cur, user).select(
+    pl.col("logged_at").dt.strftime("%d/%m/%Y %H:%M:%S").alias("Thời điểm"),
+    pl.col("username").fill_null("Hệ thống").alias("Tài khoản"),
+    pl.col("action").replace_strict(accounts.ACTIONS, default=pl.col("action")).alias("Thao tác"),
+    pl.col("detail").fill_null("").alias("Chi tiết"))
+if log.is_empty():
+    widgets.empty_state("Chưa có thao tác nào được ghi lại.")
+else:
+    st.dataframe(log, hide_index=True, width="stretch")
+    widgets.excel_button(log, "nhat_ky_thao_tac", "Tải nhật ký (Excel)", key="audit_xlsx")

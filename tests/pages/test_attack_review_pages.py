@@ -1,7 +1,7 @@
 """Attacker's second look at the issue-13 fixes, through the pages: a province's admin
-(role admin, unit = the province) is scoped by accounts.visible_units everywhere else, but
-the admin page still gives them the whole nation (see tests/test_attack_review.py for the
-account-creation half, fixed in loaders/accounts.create_user)."""
+(role admin, unit = the province) is scoped by accounts.visible_units on the admin page too:
+their accounts, their units' targets, their audit entries, the store-wide caps read-only (see
+tests/test_attack_review.py for the account-creation half, in loaders/accounts.create_user)."""
 
 from __future__ import annotations
 
@@ -37,30 +37,65 @@ def _frame(at, first_column: str):
     return next(df.value for df in at.dataframe if df.value.columns[0] == first_column)
 
 
-@pytest.mark.xfail(strict=True, reason="pages/admin.py lists every account of the store to any admin; "
-                   "a province admin should see only the accounts of their province (page-level, "
-                   "left to the issue-14 rework of the admin page)")
 def test_province_admin_sees_only_their_provinces_accounts(province_admin):
     at, visible = province_admin
-    users = _frame(at, "username")
-    assert set(users["unit_code"].dropna()) <= visible
-    assert "canbo.bato" not in set(users["username"])
+    users = _frame(at, "Tên đăng nhập")
+    assert set(users["Tên đăng nhập"]) == {"qt40"}   # canbo.bato (Ba Tô) and the national admin are not theirs
+    assert set(users["Đơn vị"]) == {"Tỉnh Nghệ An"}     # units by name, not code
 
 
-@pytest.mark.xfail(strict=True, reason="pages/admin.py's target editor holds (and its save deletes and rewrites) "
-                   "every target: national defaults and other provinces' units; a province admin should "
-                   "edit only their units' targets (issue 14 moves target editing to kpi.targets)")
-def test_province_admin_edits_only_their_units_targets(province_admin):
+def test_province_admin_edits_only_their_units_targets(province_admin, golden_db):
     at, visible = province_admin
     targets = _frame(at, "unit_code")
     assert targets["unit_code"].notna().all() and set(targets["unit_code"]) <= visible
+    con = store.connect(golden_db)
+    try:
+        before = con.execute("SELECT count(*) FROM targets WHERE unit_code IS NULL OR unit_code NOT IN "
+                             "(SELECT code FROM units WHERE province_code = '40')").fetchall()[0][0]
+    finally:
+        con.close()
+    assert before > 0
+    next(b for b in at.button if b.label == "Lưu chỉ tiêu").click()
+    run(at)
+    assert any(s.value.startswith("Đã lưu") for s in at.success)
+    con = store.connect(golden_db)
+    try:   # saving their targets left the national defaults and other provinces' targets alone
+        after = con.execute("SELECT count(*) FROM targets WHERE unit_code IS NULL OR unit_code NOT IN "
+                            "(SELECT code FROM units WHERE province_code = '40')").fetchall()[0][0]
+    finally:
+        con.close()
+    assert after == before
 
 
-@pytest.mark.xfail(strict=True, reason="the upload caps are global (store meta) and the audit log national: "
-                   "pages/admin.py lets a province admin change the caps for every province and read "
-                   "(and export) the whole audit log")
-def test_province_admin_cannot_change_global_caps(province_admin, golden_db):
+def test_province_admin_cannot_change_global_caps_or_read_the_national_log(province_admin, golden_db):
     at, _visible = province_admin
     boxes = {n.label: n for n in at.number_input}
     assert limits.LABELS["max_rows"] not in boxes
-    assert not any(df.value.columns[0] == "logged_at" for df in at.dataframe)
+    log = _frame(at, "Thời điểm")
+    assert set(log["Tài khoản"]) <= {"qt40"}   # not the national admin's or Ba Tô's entries
+    assert "Tạo tài khoản" not in set(log["Thao tác"]) or set(log["Tài khoản"]) == {"qt40"}
+
+
+def test_save_targets_refuses_what_a_province_admin_may_not_set(golden_db):
+    import polars as pl
+
+    from kpi import targets
+
+    con = store.connect(golden_db)
+    try:
+        visible = accounts.visible_units(con, accounts.User("qt40", "", "admin", PROVINCE))
+        row = {"unit_code": None, "kpi": "full_online_rate", "value": 0.9, "op": ">=", "deadline": None,
+               "from_date": None, "plan_slug": None, "note": None}
+        for unit in (None, OTHER_COMMUNE):
+            with pytest.raises(ValueError, match="Dòng 1"):
+                targets.save_targets(con, pl.DataFrame([row | {"unit_code": unit}]), visible, "qt40")
+        with pytest.raises(ValueError, match="không có trong danh mục KPI"):
+            targets.save_targets(con, pl.DataFrame([row | {"unit_code": "16969", "kpi": "x"}]), visible, "qt40")
+        saved = targets.save_targets(con, pl.DataFrame([row | {"unit_code": "16969"}]), visible, "qt40")
+        assert saved == 1
+        assert con.execute("SELECT value FROM targets WHERE unit_code = '16969' AND kpi = 'full_online_rate'"
+                           ).fetchall() == [(0.9,)]
+        assert con.execute("SELECT count(*) FROM audit_log WHERE action = 'edit_targets' AND username = 'qt40'"
+                           ).fetchall() == [(1,)]
+    finally:
+        con.close()
