@@ -127,6 +127,9 @@ def save_targets(con: duckdb.DuckDBPyConnection, rows, visible: set[str] | None,
     from loaders.batches import write_transaction
 
     rows = rows.filter(pl.col("kpi").is_not_null() & pl.col("value").is_not_null()).select(TARGET_COLUMNS)
+    rows = rows.with_columns(
+        *[_dates(rows, c) for c in ("deadline", "from_date")],
+        *[pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in ("plan_slug", "note")])
     known = {r[0] for r in con.execute("SELECT code FROM units").fetchall()}
     for number, row in enumerate(rows.iter_rows(named=True), start=1):
         unit = (row["unit_code"] or "").strip() or None
@@ -153,3 +156,35 @@ def save_targets(con: duckdb.DuckDBPyConnection, rows, visible: set[str] | None,
             con.unregister("edited_targets")
         accounts.log(con, username, "edit_targets", f"{rows.height} dòng")
     return rows.height
+
+
+def _dates(rows, column: str):
+    """A date column of an edited table as dates: dates as they are, texts read as dd/mm/yyyy
+    (or ISO), empty as none; a text that is not a date is refused, naming its row."""
+    import polars as pl
+
+    if rows[column].dtype == pl.Date:
+        return pl.col(column)
+    values = []
+    for number, text in enumerate(rows[column].cast(pl.String).to_list(), start=1):
+        text = (text or "").strip()
+        if not text:
+            values.append(None)
+            continue
+        try:
+            values.append(_parse_day(text))
+        except ValueError:
+            label = {"deadline": "Thời hạn", "from_date": "Áp dụng từ"}[column]
+            raise ValueError(f"Dòng {number}, cột «{label}»: «{text}» không phải ngày (dd/mm/yyyy).") from None
+    return pl.Series(column, values, dtype=pl.Date)
+
+
+def _parse_day(text: str) -> date:
+    from datetime import datetime
+
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(text)

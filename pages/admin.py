@@ -34,6 +34,10 @@ def unit_label(code: str | None) -> str:
     return data.unit_name(version, code) if code else "Toàn quốc"
 
 
+def account_unit(code: str | None, role: str) -> str:
+    return unit_label(code) if code or role == "admin" else "Không gắn đơn vị"
+
+
 st.subheader("Tài khoản")
 if not national:
     st.caption(f"Các tài khoản thuộc phạm vi quản lý: {md(unit_label(user.unit_code))}.")
@@ -45,7 +49,8 @@ else:
         pl.col("username").alias("Tên đăng nhập"),
         pl.col("full_name").fill_null("").alias("Họ và tên"),
         pl.col("role").replace_strict(accounts.ROLES, default=pl.col("role")).alias("Vai trò"),
-        pl.col("unit_code").map_elements(unit_label, return_dtype=pl.String, skip_nulls=False).alias("Đơn vị"),
+        pl.struct("unit_code", "role").map_elements(lambda r: account_unit(r["unit_code"], r["role"]),
+                                                    return_dtype=pl.String).alias("Đơn vị"),
         pl.col("grants").list.eval(pl.element().map_elements(unit_label, return_dtype=pl.String))
         .list.join(", ").fill_null("").alias("Đơn vị được xem thêm"),
         pl.when(pl.col("active")).then(pl.lit("Đang dùng")).otherwise(pl.lit("Đã khóa")).alias("Trạng thái"),
@@ -74,11 +79,15 @@ st.subheader("Chỉ tiêu")
 kpi_names = {k: d.label for k, d in KPIS.items()}
 kpi_ids = {label: k for k, label in kpi_names.items()}
 targets = kpi_targets.editable_targets(cur, visible)
+# Empty cells stay empty (the editor would print "None"); dates are typed as dd/mm/yyyy.
 shown = targets.with_columns(
     pl.col("unit_code").map_elements(lambda c: unit_label(c) if c else "Mọi đơn vị", return_dtype=pl.String,
                                      skip_nulls=False).alias("unit_name"),
     pl.col("kpi").replace_strict(kpi_names, default=pl.col("kpi")),
+    *[pl.col(c).dt.strftime("%d/%m/%Y").fill_null("") for c in ("deadline", "from_date")],
+    *[pl.col(c).fill_null("") for c in ("unit_code", "plan_slug", "note")],
 ).select("unit_code", "unit_name", *[c for c in kpi_targets.TARGET_COLUMNS if c != "unit_code"])
+st.caption("Tỷ lệ ghi dạng số thập phân (0,8 = 80%); ngày ghi dạng ngày/tháng/năm, để trống nếu không có.")
 edited = st.data_editor(
     shown, hide_index=True, width="stretch", num_rows="dynamic", key="targets_editor",
     column_config={"unit_code": st.column_config.TextColumn(
@@ -87,8 +96,8 @@ edited = st.data_editor(
                    "kpi": st.column_config.SelectboxColumn("Chỉ tiêu", options=list(kpi_ids), required=True),
                    "value": st.column_config.NumberColumn("Mục tiêu", required=True),
                    "op": st.column_config.SelectboxColumn("So sánh", options=[">=", "<=", "=="], required=True),
-                   "deadline": st.column_config.DateColumn("Thời hạn", format="DD/MM/YYYY"),
-                   "from_date": st.column_config.DateColumn("Áp dụng từ", format="DD/MM/YYYY"),
+                   "deadline": st.column_config.TextColumn("Thời hạn"),
+                   "from_date": st.column_config.TextColumn("Áp dụng từ"),
                    "plan_slug": st.column_config.TextColumn("Kế hoạch"),
                    "note": st.column_config.TextColumn("Ghi chú")})
 if st.button("Lưu chỉ tiêu", type="primary"):

@@ -99,3 +99,23 @@ def test_save_targets_refuses_what_a_province_admin_may_not_set(golden_db):
                            ).fetchall() == [(1,)]
     finally:
         con.close()
+
+
+def test_save_targets_reads_typed_dates_and_names_a_bad_one(golden_db):
+    import datetime as dt
+
+    import polars as pl
+
+    from kpi import targets
+
+    con = store.connect(golden_db)
+    try:
+        row = {"unit_code": "16969", "kpi": "e_result_rate", "value": 1.0, "op": ">=", "deadline": "31/12/2026",
+               "from_date": "", "plan_slug": "", "note": ""}
+        with pytest.raises(ValueError, match="Dòng 1, cột «Thời hạn»: «31/02/2026» không phải ngày"):
+            targets.save_targets(con, pl.DataFrame([row | {"deadline": "31/02/2026"}]), {"16969"}, "qt")
+        targets.save_targets(con, pl.DataFrame([row]), {"16969"}, "qt")
+        assert con.execute("SELECT deadline, from_date, plan_slug, note FROM targets WHERE unit_code = '16969'"
+                           ).fetchall() == [(dt.date(2026, 12, 31), None, None, None)]
+    finally:
+        con.close()
