@@ -109,6 +109,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
 
 
+def has_accounts(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the store holds any account (a fresh store asks for the first admin)."""
+    ensure_schema(con)
+    return con.execute("SELECT count(*) FROM users").fetchall()[0][0] > 0
+
+
 def hash_password(password: str) -> str:
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
 

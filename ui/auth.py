@@ -22,8 +22,7 @@ def current() -> accounts.User | None:
 def login_screen() -> None:
     """The login form (or the first-admin form on a store without accounts)."""
     cur = data.cursor()
-    accounts.ensure_schema(cur)
-    first_run = cur.execute("SELECT count(*) FROM users").fetchall()[0][0] == 0
+    first_run = not accounts.has_accounts(cur)
     st.title("KPI chuyển đổi số")
     if first_run:
         _first_admin(cur)

@@ -1,4 +1,5 @@
-"""Cached access to the store for the pages.
+"""Cached access to the store for the pages: thin `st.cache_data` wrappers over the core's
+plain functions (kpi.units, kpi.engine, kpi.series, kpi.drill); no SQL here.
 
 One DuckDB connection per server process (st.cache_resource), a cursor per call so that
 sessions on other threads never share one. Every cached query takes the store's data
@@ -16,7 +17,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from kpi import drill, engine, series
+from kpi import drill, engine, series, units
 from kpi.periods import parse
 from loaders import store
 
@@ -40,33 +41,23 @@ def today() -> date:
 
 
 def version() -> tuple[int, int]:
-    cur = cursor()
-    return tuple(cur.execute(
-        "SELECT coalesce(max(batch_id), 0), count(*) FILTER (WHERE status = 'undone') FROM batches"
-    ).fetchall()[0])
+    return units.data_version(cursor())
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def provinces(data_version: tuple) -> list[tuple[str, str, int]]:
     """(code, name, dossiers) for the 34 provinces, those with data first."""
-    return cursor().execute(
-        """SELECT u.code, u.full_name, coalesce(sum(f.received), 0)::BIGINT AS n
-           FROM units u LEFT JOIN fact_received f ON f.province_code = u.code
-           WHERE u.level = 'province' GROUP BY ALL ORDER BY n DESC, u.code"""
-    ).fetchall()
+    return units.provinces(cursor())
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def communes(data_version: tuple, province: str) -> list[tuple[str, str]]:
-    return cursor().execute(
-        "SELECT code, full_name FROM units WHERE province_code = ? AND level = 'commune' ORDER BY name", [province]
-    ).fetchall()
+    return units.communes(cursor(), province)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def unit_name(data_version: tuple, code: str) -> str:
-    rows = cursor().execute("SELECT full_name FROM units WHERE code = ?", [code]).fetchall()
-    return rows[0][0] if rows else code
+    return units.unit_name(cursor(), code)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -92,8 +83,7 @@ def breakdown(data_version: tuple, period_label: str, unit_code: str, dimension:
 
 @st.cache_data(show_spinner=False)
 def data_months(data_version: tuple) -> tuple[str | None, str | None]:
-    rows = cursor().execute("SELECT min(month), max(month) FROM fact_received").fetchall()
-    first, last = rows[0]
+    first, last = units.data_months(cursor())
     return (first.isoformat() if first else None, last.isoformat() if last else None)
 
 
@@ -158,6 +148,4 @@ def procedure_info(data_version: tuple, code: str) -> tuple[str, str | None]:
 @st.cache_data(show_spinner=False, max_entries=256)
 def provinces_of(data_version: tuple, codes: tuple[str, ...]) -> frozenset[str]:
     """The provinces these units belong to (for the sidebar's province list of a scoped user)."""
-    rows = cursor().execute("SELECT DISTINCT province_code FROM units WHERE list_contains(?::VARCHAR[], code)",
-                            [list(codes)]).fetchall()
-    return frozenset(code for (code,) in rows)
+    return units.provinces_of(cursor(), codes)

@@ -1,0 +1,58 @@
+"""The pages' data, read through plain core functions (no Streamlit, no AppTest)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from kpi import units
+from loaders.batches import undo_batch
+from loaders.dossiers import load_dossier_file
+from store import accounts
+
+TODAY = date(2025, 11, 15)
+
+
+def _load(con, fixtures):
+    return load_dossier_file(con, fixtures / "golden.csv", province="40", today=TODAY)
+
+
+def test_empty_store(con):
+    assert units.data_version(con) == (0, 0)
+    assert units.data_months(con) == (None, None)
+    provinces = units.provinces(con)
+    assert len(provinces) == 34
+    assert all(n == 0 for _code, _name, n in provinces)
+    assert [code for code, _name, _n in provinces] == sorted(code for code, _name, _n in provinces)
+
+
+def test_provinces_with_data_first_and_data_months(con, fixtures):
+    _load(con, fixtures)
+    provinces = units.provinces(con)
+    assert provinces[0] == ("40", "Tỉnh Nghệ An", 10)
+    assert units.data_months(con) == (date(2025, 9, 1), date(2025, 11, 1))
+
+
+def test_version_changes_with_upload_and_undo(con, fixtures):
+    result = _load(con, fixtures)
+    assert units.data_version(con) == (result.batch_id, 0)
+    undo_batch(con, result.batch_id)
+    assert units.data_version(con) == (result.batch_id, 1)
+
+
+def test_communes_names_and_provinces_of(con):
+    communes = units.communes(con, "40")
+    assert ("16969", "Xã Nghĩa Thọ") in communes
+    assert all(code != "40" for code, _name in communes)
+    names = [n for _c, n in communes]
+    assert len(names) > 100
+    assert units.unit_name(con, "16969") == "Xã Nghĩa Thọ"
+    assert units.unit_name(con, "40") == "Tỉnh Nghệ An"
+    assert units.unit_name(con, "no-such-unit") == "no-such-unit"
+    assert units.provinces_of(con, ("16969", "01")) == frozenset({"40", "01"})
+    assert units.provinces_of(con, ()) == frozenset()
+
+
+def test_has_accounts(con):
+    assert accounts.has_accounts(con) is False
+    accounts.create_user(con, "admin", "matkhau-quantri", "admin", None, "Quản trị viên")
+    assert accounts.has_accounts(con) is True
