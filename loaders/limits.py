@@ -7,9 +7,13 @@
 | max_columns | 200 | a province export has tens of columns |
 | max_cells | 40 000 000 | rows × columns of the sheet's area (the reader holds ~32 bytes a cell of that area, 1.3 GB): a full sheet of 38 columns |
 | max_ratio | 200 | unzipped / zipped size of a part over 1 MB: real exports compress 5-20×, repeated-row bombs 300-1000× |
+| max_table_bytes | 1 000 000 000 | the sheet's text once read (each cell's value; a shared string counted once per cell that uses it): a full export of 1 048 576 rows × 30 columns of ~20-byte cells is ~630 MB; a 1-2 MB workbook whose cells all reference one huge shared string expands to hundreds of MB (1.35 GB and 22 s in the server before this cap) |
 | max_members | 10 000 | parts in the archive: a workbook with charts and images has a few hundred |
 | max_read_memory_bytes | 6 000 000 000 | address space of the child process that reads the workbook (a full 40 M-cell sheet needs ~4 GB) |
 | max_read_seconds | 600 | time allowed to that child |
+
+Besides these caps, a workbook holding a string (shared or inline) longer than 32 767 characters,
+Excel's own limit for one cell, is refused: no workbook saved by Excel has one.
 
 Each is overridden by the environment variable `KPI_` + its name in capitals
 (`KPI_MAX_ROWS=500000`), then by the store's `meta` table, key `limits.` + its name, which
@@ -34,6 +38,7 @@ class Limits:
     max_cells: int = 40_000_000
     max_ratio: int = 200
     max_members: int = 10_000
+    max_table_bytes: int = 1_000_000_000
     max_read_memory_bytes: int = 6_000_000_000
     max_read_seconds: int = 600
 
@@ -51,11 +56,13 @@ LABELS = {
     "max_cells": "Số ô tối đa (dòng × cột) của trang tính",
     "max_ratio": "Tỷ lệ nén tối đa",
     "max_members": "Số thành phần tối đa trong tệp .xlsx",
+    "max_table_bytes": "Dung lượng tối đa của dữ liệu các ô khi đọc (byte)",
     "max_read_memory_bytes": "Bộ nhớ tối đa của tiến trình đọc tệp (byte)",
     "max_read_seconds": "Thời gian đọc tệp tối đa (giây)",
 }
 
 _active: Limits | None = None
+_active_serial = 0  # store.db.opened_meta()'s count when _active was read
 
 
 def _positive(name: str, value) -> int:
@@ -94,8 +101,14 @@ def get_limits(con=None) -> Limits:
         rows = con.execute("SELECT key, value FROM meta WHERE key LIKE 'limits.%'").fetchall()
     except Exception:  # noqa: BLE001 - a store without meta (or closed): the other sources
         return limits
+    return _with_meta(limits, rows)
+
+
+def _with_meta(limits: Limits, rows) -> Limits:
     changes = {}
     for key, value in rows:
+        if not key.startswith(META_PREFIX):
+            continue
         name = key[len(META_PREFIX):]
         try:
             changes[name] = _positive(name, value)
@@ -108,19 +121,30 @@ def set_limit(con, name: str, value) -> Limits:
     """Store one cap in the store (admin); returns the caps now in force, which this process
     uses from now on. Raises ValueError (Vietnamese) for an unknown name or a bad value."""
     number = _positive(name, value)
-    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [META_PREFIX + name, str(number)])
+    from store import db
+
+    db.set_meta(con, META_PREFIX + name, str(number))
     return use_store(con)
 
 
 def use_store(con) -> Limits:
-    """Make the caps of this store the ones uploads are checked against in this process
-    (called when the store is opened)."""
-    global _active
-    _active = get_limits(con)
+    """Make the caps of this store the ones uploads are checked against in this process."""
+    from store import db
+
+    global _active, _active_serial
+    _active, _active_serial = get_limits(con), db.opened_meta()[0]
     return _active
 
 
 def active() -> Limits:
     """The caps uploads are checked against: the store's once one was opened, else
     defaults and environment."""
-    return _active or from_env()
+    from store import db
+
+    global _active, _active_serial
+    serial, meta = db.opened_meta()  # the meta of the store opened last, read by store.db.connect
+    if _active is None or serial != _active_serial:
+        if not serial:
+            return from_env()
+        _active, _active_serial = _with_meta(from_env(), meta.items()), serial
+    return _active

@@ -11,6 +11,14 @@ reader might take for it) it reads the declared
 column they name. A workbook's reader holds the sheet's whole area (rows × columns, ~32 bytes
 a cell), so one cell at XFD1048576 alone asks for 512 GB.
 
+Cells are counted by size too: the shared strings (xl/sharedStrings.xml) are read first and
+each one's length in bytes is kept (an array of ints, at most `max_cells` of them); the sheet's
+scan then adds, for every `t="s"` cell, the length of the string it references, to the bytes of
+text its other cells hold (inline strings, values; a number written `1e308` counts the ~309
+digits the reader prints). Beyond `max_table_bytes` the workbook is refused: a 1-2 MB file
+whose cells all reference one 2 MB string would expand to hundreds of MB. A string longer than
+32 767 characters (Excel's own limit for one cell) is refused too.
+
 The read itself (fastexcel) then runs in a child process with an address-space limit and a
 timeout, and hands its table back as an Arrow IPC file; a crash or a timeout there becomes
 a LoadError, never the end of the server.
@@ -25,6 +33,7 @@ import sys
 import tempfile
 import zipfile
 import zlib
+from array import array
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +44,7 @@ from loaders.files import MAX_LINE_BYTES, LoadError
 from loaders.limits import Limits, active
 
 CHUNK = 1 << 20
+EXCEL_CELL_CHARS = 32_767  # Excel's own limit for the text of one cell
 RATIO_FLOOR = 1 << 20   # parts below 1 MB unzipped are not held to the ratio (small XML compresses well)
 _CHILD = Path(__file__).with_name("_xlsx_child.py")
 
@@ -48,6 +58,7 @@ class SheetFacts:
     max_row: int        # largest row number named (or the count, if larger)
     max_column: int     # largest column number named
     unzipped: int       # bytes of all parts once inflated
+    table_bytes: int = 0  # bytes of the cells' text once read (shared strings expanded)
 
 
 def _n(value: int) -> str:
@@ -132,12 +143,17 @@ def _check(path_text: str, _mtime: int, _size: int, name: str, limits: Limits) -
     # Every other part is held to the same caps: the reader (calamine) parses workbook.xml and
     # its relationships as XML, so a commented-out <sheet>, a repeated relationship id or a
     # second `…:id` attribute made it load another sheet than the one picked above.
-    ordered = sorted(infos, key=lambda i: i.filename != sheet)
+    # The shared strings come before it: the sheet's scan needs their lengths (calamine reads
+    # xl/sharedStrings.xml; every part of that name in any case is measured, the longest wins).
+    shared = {i.filename for i in infos if i.filename.replace("\\", "/").lower() == "xl/sharedstrings.xml"}
+    ordered = sorted(infos, key=lambda i: (i.filename not in shared, i.filename != sheet))
     facts = None
     total = 0
+    strings: _Strings | None = None
     with open(path, "rb") as handle:
         for info in ordered:
-            scan = _SheetScan(name, limits)
+            scan = _SheetScan(name, limits, strings, measure=info.filename == sheet)
+            sst = _SstScan(name, limits) if info.filename in shared else None
             size = 0
             for chunk in _inflate(path, handle, info, name):
                 size += len(chunk)
@@ -149,10 +165,15 @@ def _check(path_text: str, _mtime: int, _size: int, name: str, limits: Limits) -
                     raise _refused(name, f"khi giải nén, tệp lớn hơn {_n(limits.max_uncompressed_bytes)} byte, "
                                          f"vượt giới hạn {_n(limits.max_uncompressed_bytes)} byte")
                 scan.feed(chunk)
+                if sst is not None:
+                    sst.feed(chunk)
             finished = scan.finish(info.filename)
+            if sst is not None:
+                strings = sst.finish().widest(strings)
             if info.filename == sheet:
                 facts = finished
-    return SheetFacts(facts.part, facts.rows, facts.cells, facts.max_row, facts.max_column, total)
+    return SheetFacts(facts.part, facts.rows, facts.cells, facts.max_row, facts.max_column, total,
+                      facts.table_bytes)
 
 
 def _declared_entries(path: Path) -> int | None:
@@ -209,14 +230,152 @@ def _inflate(path: Path, handle, info: zipfile.ZipInfo, name: str):
             break
 
 
-class _SheetScan:
-    """Counts a sheet's rows and cells and the largest row and column they name, as its XML
-    streams by; refuses at the first cap exceeded."""
+_TAG = re.compile(rb"<[^>]*>")
+_SI_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?si\s*>")
+_T_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?t(?:\s[^>]*[^/>])?\s*>")
+_NUMERIC_REF = re.compile(rb"&#(?:\d{1,8}|x[0-9A-Fa-f]{1,7});")
+_NAMED_REF = re.compile(rb"&[A-Za-z]{2,4};")
+_CONTINUATION = bytes(range(0x80, 0xC0))
+_HOLD = 1 << 20   # an unfinished tag longer than this is not XML any reader writes
 
-    TAIL = 64
+
+def _text(buf: bytes) -> bytes:
+    """The text of an XML fragment (tags removed), each character reference counted at 4 bytes
+    (the most UTF-8 needs), each named one at 1: never shorter than what a reader decodes."""
+    return _NAMED_REF.sub(b"&", _NUMERIC_REF.sub(b"&&&&", _TAG.sub(b"", buf)))
+
+
+def _chars(text: bytes) -> int:
+    return len(text.translate(None, _CONTINUATION))
+
+
+class _Strings:
+    """The shared strings' lengths in bytes, by index, and how many entries are uncertain (an
+    `<si>` without a `<t>` start tag, or with phonetic text, that a reader may skip, shifting
+    the indices after it by one)."""
+
+    def __init__(self, lengths: array, uncertain: int):
+        self.lengths, self.uncertain = lengths, uncertain
+        self._widened: array | None = None
+
+    def widest(self, other: _Strings | None) -> _Strings:
+        if other is None:
+            return self
+        size = max(len(self.lengths), len(other.lengths))
+        pad = lambda a: a + array("I", bytes(4 * (size - len(a))))  # noqa: E731
+        a, b = pad(self.lengths), pad(other.lengths)
+        return _Strings(array("I", map(max, a, b)), self.uncertain + other.uncertain)
+
+    def table(self) -> array:
+        """Length of the string index i may reach: the entry itself, or with `uncertain` skips
+        the longest within that many places either side."""
+        if not self.uncertain:
+            return self.lengths
+        if self._widened is None:
+            from collections import deque
+
+            n, w, out, window = len(self.lengths), self.uncertain, array("I"), deque()
+            lengths = self.lengths
+            for i in range(n + w):
+                if i < n:
+                    while window and lengths[window[-1]] <= lengths[i]:
+                        window.pop()
+                    window.append(i)
+                k = i - w
+                if k >= 0:
+                    while window[0] < k - w:
+                        window.popleft()
+                    out.append(lengths[window[0]])
+            self._widened = out
+        return self._widened
+
+
+class _SstScan:
+    """Measures each shared string (`<si>`) of xl/sharedStrings.xml as it streams by: bytes of
+    its text, kept by index; refuses a string beyond Excel's 32 767 characters, more strings
+    than `max_cells`, CDATA sections (no spreadsheet writer uses them here)."""
 
     def __init__(self, name: str, limits: Limits):
         self.name, self.limits = name, limits
+        self.tail = b""
+        self.lengths = array("I")
+        self.uncertain = 0
+        self.current = self.current_chars = 0
+        self.current_sure = self.current_phonetic = False
+
+    def _close(self) -> None:
+        if self.current > MAX_LINE_BYTES:   # the CSV's line cap, as the reading child says it
+            raise _line_too_long(self.name)
+        if self.current_chars > EXCEL_CELL_CHARS:
+            raise _refused(self.name, f"có một chuỗi dài {_n(self.current_chars)} ký tự, vượt giới hạn "
+                                      f"{_n(EXCEL_CELL_CHARS)} ký tự một ô của Excel (bảng tính do Excel tạo ra "
+                                      "không có ô nào dài như vậy)")
+        self.lengths.append(min(self.current, 0xFFFFFFFF))
+        if not self.current_sure or self.current_phonetic:
+            self.uncertain += 1
+        if len(self.lengths) > self.limits.max_cells:
+            raise _refused(self.name, f"bảng chuỗi dùng chung có hơn {_n(self.limits.max_cells)} chuỗi, vượt giới "
+                                      f"hạn {_n(self.limits.max_cells)} ô")
+        self.current = self.current_chars = 0
+        self.current_sure = self.current_phonetic = False
+
+    def _add(self, fragment: bytes) -> None:
+        if b"\x01" in fragment:
+            self.current_sure = True
+        if b"rPh" in fragment:   # phonetic text: a reader skips it, and may skip the entry
+            self.current_phonetic = True
+        text = _text(fragment).replace(b"\x01", b"")
+        self.current += len(text)
+        self.current_chars += _chars(text) if self.current > EXCEL_CELL_CHARS else len(text)
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        buf = self.tail + chunk
+        cut = buf.rfind(b"<")
+        if not final and cut >= 0 and buf.find(b">", cut) < 0:
+            buf, self.tail = buf[:cut], buf[cut:]
+            if len(self.tail) > _HOLD:
+                raise _not_a_workbook_text(self.name)
+        else:
+            self.tail = b""
+        if b"<![CDATA[" in buf or b"<!DOCTYPE" in buf or b"<!ENTITY" in buf:
+            raise _refused(self.name, "bảng chuỗi dùng chung có khối CDATA hoặc khai báo DOCTYPE, điều mà Excel "
+                                      "và các phần mềm xuất bảng tính không tạo ra")
+        pieces = _T_START.sub(b"\x01", _SI_END.sub(b"\x00", buf)).split(b"\x00")
+        last = len(pieces) - 1
+        for i, piece in enumerate(pieces):
+            self._add(piece)
+            if i < last:
+                self._close()
+
+    def finish(self) -> _Strings:
+        if self.tail:
+            self.feed(b"", final=True)
+        return _Strings(self.lengths, self.uncertain)
+
+
+def _line_too_long(name: str) -> LoadError:
+    return LoadError(
+        f"Tệp «{name}» bị từ chối: có dòng dài hơn {MAX_LINE_BYTES >> 20} MB (tổng các ô của dòng). Tệp có "
+        "thể bị hỏng hoặc được tạo để làm treo máy chủ; hãy xuất lại tệp từ hệ thống một cửa rồi tải lên lại.")
+
+
+def _not_a_workbook_text(name: str) -> LoadError:
+    return _refused(name, "một thẻ XML dài hơn 1 MB")
+
+
+class _SheetScan:
+    """Counts a sheet's rows and cells and the largest row and column they name, as its XML
+    streams by; refuses at the first cap exceeded. Given the shared strings' lengths, it also
+    adds up the bytes of the cells' text once read (`table_bytes`)."""
+
+    TAIL = 64
+
+    def __init__(self, name: str, limits: Limits, strings: _Strings | None = None, measure: bool = False):
+        self.name, self.limits = name, limits
+        self.strings = strings
+        self.measure = measure
+        self.carry = b""
+        self.table_bytes = 0
         self.tail = b""
         self.prefix: bytes | None = None
         self.rows = self.cells = self.max_row = 0
@@ -242,6 +401,59 @@ class _SheetScan:
         self.cell_columns = re.compile(rb"<" + p + rb"c\s[^>]*?(?<![\w:])r=\"([A-Z]{1,8})\d")
         self.far_row = re.compile(rb" r=\"[A-Z]{0,8}(?:" + _greater_than(self.limits.max_rows).encode() + rb")\"")
         self.dimension = re.compile(rb"<" + p + rb"dimension\s[^>]*?ref=\"([^\"]{0,64})\"")
+        self.cell_end, self.cell_open = b"</" + prefix + b"c>", b"<" + prefix + b"c "
+        self.shared_cell = re.compile(rb"<" + p + rb"c\s(?:[^>]*\s)?t\s*=\s*[\"']s[\"'][^>]*>")
+        self.other_cell = re.compile(rb"<" + p + rb"c(?:\s[^>]*)?>")
+        self.long_text = re.compile(rb">([^<]{%d,})<" % (EXCEL_CELL_CHARS + 1))
+        self.value = re.compile(rb"<" + p + rb"v(?:\s[^>]*)?>([^<]*)<")
+        self.exponent = re.compile(rb"<" + p + rb"v(?:\s[^>]*)?>\s*[-+]?[\d.]*[eE]\+?(\d{1,6})")
+
+    def _measure(self, chunk: bytes, final: bool = False) -> None:
+        """Add the bytes of text of the cells in `chunk` (whole cells only: the rest waits for
+        the next chunk), each `t="s"` cell's value being the length of its shared string."""
+        buf = self.carry + chunk
+        if not final:
+            end = buf.rfind(self.cell_end)
+            cut = max(end + len(self.cell_end) if end >= 0 else 0, buf.rfind(self.cell_open))
+            if cut <= 0:
+                self.carry = buf
+                if len(buf) > MAX_LINE_BYTES:
+                    raise _refused(self.name, f"có một ô dài hơn {MAX_LINE_BYTES >> 20} MB")
+                return
+            buf, self.carry = buf[:cut], buf[cut:]
+        else:
+            self.carry = b""
+        size = len(_text(buf))
+        if size > EXCEL_CELL_CHARS:   # an inline string or value beyond Excel's limit for a cell
+            for run in self.long_text.findall(buf):
+                chars = _chars(_text(run))
+                if chars > EXCEL_CELL_CHARS:
+                    raise _refused(self.name, f"có một ô dài {_n(chars)} ký tự, vượt giới hạn {_n(EXCEL_CELL_CHARS)} "
+                                              "ký tự một ô của Excel (bảng tính do Excel tạo ra không có ô nào dài "
+                                              "như vậy)")
+        size += sum(int(e) + 2 for e in self.exponent.findall(buf))  # 1e308 is read as 309 digits
+        refs = None
+        if self.strings is not None and len(self.strings.lengths):  # no strings: a t="s" cell reads nothing
+            marked = self.other_cell.sub(b"\x02", self.shared_cell.sub(b"\x01", buf))
+            refs = self.value.findall(re.sub(rb"\x02[^\x01\x02]*", b"", marked))
+        if refs:
+            table = self.strings.table() if self.strings is not None else array("I")
+            try:
+                size += sum(map(table.__getitem__, map(int, refs)))
+            except (ValueError, IndexError):   # an index written oddly: its longest reach
+                longest = max(table, default=0)
+                for ref in refs:
+                    try:
+                        size += table[int(ref)]
+                    except IndexError:
+                        continue   # no such string: the reader refuses the workbook
+                    except ValueError:
+                        size += longest
+        self.table_bytes += size
+        if self.table_bytes > self.limits.max_table_bytes:
+            raise _refused(self.name, f"dữ liệu các ô của trang tính khi đọc ra lớn hơn "
+                                      f"{_n(self.limits.max_table_bytes)} byte (các ô dùng chung chuỗi được tính "
+                                      f"mỗi lần dùng), vượt giới hạn {_n(self.limits.max_table_bytes)} byte")
 
     def feed(self, chunk: bytes) -> None:
         if self.prefix is None:
@@ -249,6 +461,8 @@ class _SheetScan:
             if not self._start(final=False):
                 return
             chunk, self.head = self.head, b""
+        if self.measure:
+            self._measure(chunk)
         buf = self.tail + chunk
         back = len(self.tail)
         if not self.dimension_seen:
@@ -317,13 +531,15 @@ class _SheetScan:
             head, self.head = self.head, b""
             if head:
                 self.feed(head)
+        if self.measure:
+            self._measure(b"", final=True)
         self._check_counts()
         max_row = max(self.max_row, self.rows)
         max_column = self._max_column()
         if max_row * max(max_column, 1) > self.limits.max_cells:
             raise _refused(self.name, f"vùng dữ liệu của trang tính là {_n(max_column)} cột × {_n(max_row)} dòng "
                                       f"= {_n(max_row * max_column)} ô, vượt giới hạn {_n(self.limits.max_cells)} ô")
-        return SheetFacts(part, self.rows, self.cells, max_row, max_column, 0)
+        return SheetFacts(part, self.rows, self.cells, max_row, max_column, 0, self.table_bytes)
 
 
 _SHEET = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheet\s[^>]*>")
@@ -397,9 +613,7 @@ def read_sheet(path: str | Path, name: str | None = None, *, n_rows: int | None 
         if done.returncode == 3:
             raise _not_a_workbook(path, name)
         if done.returncode == 6:  # the CSV's line cap, for a row's cells together
-            raise LoadError(
-                f"Tệp «{name}» bị từ chối: có dòng dài hơn {MAX_LINE_BYTES >> 20} MB (tổng các ô của dòng). Tệp có "
-                "thể bị hỏng hoặc được tạo để làm treo máy chủ; hãy xuất lại tệp từ hệ thống một cửa rồi tải lên lại.")
+            raise _line_too_long(name)
         if done.returncode == 5:
             raise LoadError(f"Không ghi được dữ liệu tạm khi đọc tệp «{name}» (ổ đĩa đầy?): "
                             f"{done.stderr.decode('utf-8', 'replace').strip()[:200]}")

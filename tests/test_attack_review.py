@@ -90,7 +90,7 @@ def test_guard_refuses_a_bomb_behind_a_decoy_first_sheet(tmp_path, variant):
 # (visible_units, can_write), but the admin page's account form let them create a national
 # admin, or accounts of other provinces, and so step out of their scope.
 
-from loaders import accounts  # noqa: E402
+from store import accounts  # noqa: E402
 
 
 @pytest.fixture
@@ -127,10 +127,11 @@ def test_province_admin_still_creates_accounts_of_the_province(con, province_adm
 # its status and the audit log then said the officer undid it.
 
 from loaders import batches  # noqa: E402
+from store.db import write_transaction  # noqa: E402
 
 
 def _empty_batch(con, loaded_by: str, province: str) -> int:
-    with batches.write_transaction(con):
+    with write_transaction(con):
         return batches.open_batch(con, kind="catalogue", file_name="trong.csv", file_hash=None,
                                   province=province, user=loaded_by)
 
@@ -270,11 +271,6 @@ def test_a_workbook_row_beyond_the_line_cap_is_refused(con, tmp_path):
     assert con.execute("SELECT count(*) FROM batches").fetchall()[0][0] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="no cap on the size of the table a workbook expands to: shared strings "
-                   "compress a second time, past the zip ratio cap (a 2.3 MB .xlsx of 40 rows sharing one 5 MB "
-                   "string loaded with 1.35 GB extra in the server's process and 22 s, over issue 13's 1 GB "
-                   "acceptance); needs a cap on the cells' total bytes (loaders/limits.py, admin page) or a "
-                   "per-cell cap, a design choice left to the owners of the guard")
 def test_shared_string_amplification_is_capped(tmp_path):
     headers = _golden_lines()[0].split(",")
     big = os.urandom(1_000_000).hex()   # 2 MB, incompressible

@@ -322,3 +322,74 @@ def test_caps_defaults_env_and_store(monkeypatch):
         assert set(caps.LABELS) == set(caps.NAMES)
     finally:
         caps._active = None
+
+
+# ---------------------------------------------------------------- shared-string amplification
+_SST_CONTENT_TYPES = _CONTENT_TYPES.replace(
+    "</Types>", '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+                'officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+_SST_RELS = _WORKBOOK_RELS.replace(
+    "</Relationships>", '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                        'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+
+
+def shared_workbook(path: Path, strings: list[str], rows) -> Path:
+    """A workbook whose sheet (`rows`, XML strings) references `strings` in xl/sharedStrings.xml."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("[Content_Types].xml", _SST_CONTENT_TYPES)
+        z.writestr("_rels/.rels", _RELS)
+        z.writestr("xl/workbook.xml", _WORKBOOK)
+        z.writestr("xl/_rels/workbook.xml.rels", _SST_RELS)
+        z.writestr("xl/sharedStrings.xml", '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.'
+                   'openxmlformats.org/spreadsheetml/2006/main">'
+                   + "".join(f"<si><t>{t}</t></si>" for t in strings) + "</sst>")
+        z.writestr("xl/worksheets/sheet1.xml", _SHEET_HEAD + "<sheetData>" + "".join(rows)
+                   + "</sheetData></worksheet>")
+    return path
+
+
+def test_shared_string_amplification_refused_by_table_cap(tmp_path):
+    """40,000 cells referencing one 30,000-character string (each within Excel's per-cell
+    limit): a 0.3 MB file that would be 1.2 GB of cells. Refused by the table-size cap, by the
+    guard alone (no child), in bounded memory."""
+    rows = ['<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>']
+    rows += [f'<row r="{r}"><c r="A{r}" t="s"><v>1</v></c><c r="B{r}" t="s"><v>1</v></c></row>'
+             for r in range(2, 20_002)]
+    path = shared_workbook(tmp_path / "khuech_dai.xlsx", ["Mã hồ sơ", "ab" * 15_000], rows)
+    assert path.stat().st_size < 1_000_000
+    result = _probe(path)
+    _refused(result, path.name, "1.000.000.000 byte")
+    assert result["child_mb"] == 0, "the hostile workbook reached the reading child"
+
+
+def test_string_beyond_excels_cell_limit_refused(tmp_path):
+    header = '<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+    path = shared_workbook(tmp_path / "dai.xlsx", ["Mã hồ sơ", "x" * 32_768],
+                           [header, '<row r="2"><c r="A2" t="s"><v>1</v></c></row>'])
+    _refused(_probe(path), path.name, "32.767 ký tự")
+    inline = workbook(tmp_path / "dai_noi.xlsx", None, [header.replace('t="s"><v>0</v>', 't="inlineStr"><is><t>'
+                      'Mã hồ sơ</t></is>'), '<row r="2">' + _cell("A2", "y" * 32_768) + "</row>"])
+    _refused(_probe(inline), inline.name, "32.767 ký tự")
+    # Excel's limit counts characters: 32,767 Vietnamese characters (up to 3 bytes each) load
+    ok = shared_workbook(tmp_path / "vua_du.xlsx", ["Mã hồ sơ", "ệ" * 32_767],
+                         [header, '<row r="2"><c r="A2" t="s"><v>1</v></c></row>'])
+    assert xlsx_guard.check_workbook(ok).table_bytes >= 3 * 32_767
+
+
+def test_table_bytes_cap_env_and_default(tmp_path, monkeypatch):
+    """A genuine workbook written as Excel does (shared strings): its cells' text is counted
+    with each shared string once per use; a small KPI_MAX_TABLE_BYTES refuses it, the default
+    loads it."""
+    status = "Đã giải quyết đúng hạn"
+    head = "".join(f'<c r="{c}1" t="s"><v>{i}</v></c>' for i, c in enumerate("ABC"))
+    rows = [f'<row r="1">{head}</row>'] + [
+        f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>H{r:06d}</t></is></c><c r="B{r}"><v>16969</v></c>'
+        f'<c r="C{r}" t="s"><v>3</v></c></row>' for r in range(2, 2_002)]
+    path = shared_workbook(tmp_path / "that_chung.xlsx", ["Mã hồ sơ", "Mã xã", "Trạng thái", status], rows)
+    facts = xlsx_guard.check_workbook(path, limits=caps.Limits())
+    expected = 2_000 * (7 + 5 + len(status.encode()))
+    assert expected <= facts.table_bytes <= expected * 1.2
+    _refused(_probe(path, env={"KPI_MAX_TABLE_BYTES": "50000"}), path.name, "50.000 byte")
+    monkeypatch.delenv("KPI_MAX_TABLE_BYTES", raising=False)
+    loaded = _probe(path)
+    assert loaded["error"] is None and loaded["child_mb"] > 0
