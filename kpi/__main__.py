@@ -72,18 +72,13 @@ def default_unit(con) -> str | None:
 
 
 def show_value(kpi: str, value: float | None) -> str:
-    defn = KPIS[kpi]
-    if value is None:
-        return fmt.NO_DATA
-    if defn.kind == "rate":
-        return fmt.percent(value)
-    return fmt.number(value, 1 if defn.kind == "ratio" else 0)
+    return KPIS[kpi].format(value)
 
 
 def table(rows) -> str:
     lines = []
     for r in rows:
-        target = "" if r.target is None else f"chỉ tiêu {r.target_op} {show_value(r.kpi, r.target)}"
+        target = "" if r.target is None else f"chỉ tiêu {r.target_op} {KPIS[r.kpi].format_target(r.target)}"
         nd = ("" if r.denominator is None or r.numerator is None
               else f" ({fmt.number(r.numerator)}/{fmt.number(r.denominator)})")
         lines.append(

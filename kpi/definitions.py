@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kpi import format as fmt
 from kpi.periods import Period
 
 
@@ -37,6 +38,16 @@ class KpiDef:
         if self.annualised:
             value *= 365 / period.days
         return value
+
+    def format(self, value: float | None) -> str:
+        """The one text of this KPI's value (kpi.format.format_value): cards, tables, CLI, reports."""
+        return fmt.format_value(self, value)
+
+    def format_target(self, value: float | None) -> str:
+        return fmt.format_target(self, value)
+
+    def format_gap(self, gap: float, signed: bool = True) -> str:
+        return fmt.format_gap(self, gap, signed)
 
 
 KPIS: dict[str, KpiDef] = {k.id: k for k in (

@@ -184,11 +184,12 @@ def cell(frame: pl.DataFrame, kid: str) -> pl.Series:
     expression (map_elements) deadlocked the server when several sessions drew this table at
     once (polars' workers waiting for the GIL that another session's thread held while
     waiting for those workers)."""
+    defn = KPIS[kid]
     rows = frame.select(kid, f"{kid}__num", f"{kid}__den").rows()
-    if KPIS[kid].kind != "rate":
-        texts = ["—" if v is None else fmt.number(v) for v, _num, _den in rows]
+    if defn.denominator is None or defn.kind != "rate":
+        texts = [defn.format(v) for v, _num, _den in rows]
     else:
-        texts = ["Chưa có dữ liệu" if v is None else f"{fmt.percent(v)} ({fmt.number(num)}/{fmt.number(den)})"
+        texts = [defn.format(v) if v is None else f"{defn.format(v)} ({fmt.number(num)}/{fmt.number(den)})"
                  for v, num, den in rows]
     return pl.Series(SHORT[kid], texts, dtype=pl.String)
 

@@ -68,7 +68,7 @@ def _lower_first(text: str) -> str:
 
 
 def _percent_target(value: float) -> str:
-    return fmt.percent(value, 0 if abs(value * 100 - round(value * 100)) < 1e-9 else 1)
+    return KPIS[RANK_KPI].format_target(value)
 
 
 def _met(value: float, target: float, op: str | None) -> bool:
@@ -98,16 +98,9 @@ class KpiLine:
     def status_label(self) -> str:
         return STATUS_LABELS[self.status]
 
-    def _fmt(self, value: float | None) -> str:
-        if value is None:
-            return fmt.NO_DATA
-        if self.kind == "rate":
-            return fmt.percent(value)
-        return fmt.number(value, 1 if self.kind == "ratio" else 0)
-
     @property
     def value_text(self) -> str:
-        return self._fmt(self.value)
+        return fmt.format_value(self, self.value)
 
     @property
     def fraction_text(self) -> str:
@@ -125,7 +118,7 @@ class KpiLine:
         if self.target is None:
             return "—"
         op = {"<=": "≤", "==": "="}.get(self.target_op or ">=", "≥")
-        shown = _percent_target(self.target) if self.kind == "rate" else fmt.number(self.target, 0)
+        shown = fmt.format_target(self, self.target)
         return f"{op} {shown}"
 
     @property
@@ -150,12 +143,7 @@ class KpiLine:
         gap = self.gap
         if gap is None:
             return "—"
-        if abs(gap) < 1e-9:
-            return "0"
-        sign = "+" if gap > 0 else ""
-        if self.kind == "rate":
-            return f"{sign}{fmt.number(gap * 100, 1)} điểm %"
-        return sign + fmt.number(gap, 1 if self.kind == "ratio" else 0)
+        return fmt.format_gap(self, gap)
 
 
 @dataclass
@@ -173,11 +161,11 @@ class CommuneLine:
 
     @property
     def result_text(self) -> str:
-        return f"{fmt.percent(self.value)} ({fmt.number(self.numerator or 0)}/{fmt.number(self.denominator or 0)})"
+        return f"{KPIS[RANK_KPI].format(self.value)} ({fmt.number(self.numerator or 0)}/{fmt.number(self.denominator or 0)})"
 
     @property
     def gap_text(self) -> str:
-        return f"{fmt.number(self.gap * 100, 1)} điểm %"
+        return KPIS[RANK_KPI].format_gap(self.gap)
 
 
 @dataclass

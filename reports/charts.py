@@ -71,7 +71,7 @@ def draw_trend(canvas: Canvas, box: tuple[float, float, float, float], points: l
         ty = y_of(target)
         canvas.line([(left, ty), (right, ty)], TARGET, 1.4, dash=True)
         # At the left end, where a rising series is usually still under the line.
-        canvas.text(left + pt(3), ty - pt(3), f"Chỉ tiêu {fmt.percent(target, 0)}", 8.5, TARGET, "ld", bold=True)
+        canvas.text(left + pt(3), ty - pt(3), f"Chỉ tiêu {KPIS[TREND_KPI].format_target(target)}", 8.5, TARGET, "ld", bold=True)
     run: list[tuple[float, float]] = []
     for x, p in [*zip(xs, points, strict=True), (None, None)]:
         if p is not None and p.value is not None:
@@ -88,7 +88,7 @@ def draw_trend(canvas: Canvas, box: tuple[float, float, float, float], points: l
         y = y_of(p.value)
         canvas.dot(x, y, pt(2.6), LINE)
         dx, dy, anchor = _label_place(values, i, pt(4), pt(label_size), y, target_y)
-        canvas.text(x + dx, y + dy, fmt.percent(p.value), label_size, LINE, anchor, bold=True)
+        canvas.text(x + dx, y + dy, KPIS[TREND_KPI].format(p.value), label_size, LINE, anchor, bold=True)
     # Legend under the month labels.
     ly = bottom + pt(26)
     canvas.line([(left, ly), (left + pt(18), ly)], LINE, 2.2)

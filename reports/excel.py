@@ -14,10 +14,9 @@ from datetime import date, datetime
 
 import xlsxwriter
 
-from kpi import format as fmt
-from kpi.definitions import STATUS_COLORS
+from kpi.definitions import KPIS, STATUS_COLORS
 from kpi.export import safe_sheet_name, safe_text
-from reports.builder import MOTTO, NO_TASK_LIST, Report
+from reports.builder import MOTTO, NO_TASK_LIST, RANK_KPI, TREND_KPI, Report
 
 SHEETS = ("I. Chỉ tiêu", "II. Xã chưa đạt", "III. Nhiệm vụ quá hạn", "IV. Biểu đồ", "V. Kiến nghị")
 # Thousands separated by literal dots, so 1.234.567 reads the Vietnamese way on any system.
@@ -146,10 +145,10 @@ def _sheet_communes(book, f: _Formats, report: Report) -> None:
         ws.write_number(row, 0, i, f.cell_center)
         ws.write_string(row, 1, safe_text(c.code), f.cell_center)
         ws.write_string(row, 2, safe_text(c.name), f.cell)
-        ws.write_string(row, 3, fmt.percent(c.value), f.right)
+        ws.write_string(row, 3, KPIS[RANK_KPI].format(c.value), f.right)
         ws.write_number(row, 4, c.numerator or 0, f.count)
         ws.write_number(row, 5, c.denominator or 0, f.count)
-        ws.write_string(row, 6, fmt.percent(c.target, 0), f.cell_center)
+        ws.write_string(row, 6, KPIS[RANK_KPI].format_target(c.target), f.cell_center)
         ws.write_string(row, 7, c.gap_text, f.right)
         row += 1
     if not section.behind:
@@ -196,10 +195,10 @@ def _sheet_chart(book, f: _Formats, report: Report) -> None:
     ws.write_string(1, 0, safe_text(report.heading), f.subhead)
     headers = ["Tháng", "Tỷ lệ toàn trình", "Hồ sơ toàn trình", "Hồ sơ tiếp nhận", "Chỉ tiêu"]
     row = first = _table(ws, f, 3, headers, [12, 16, 16, 16, 12])
-    target_text = fmt.percent(report.trend_target, 0) if report.trend_target is not None else "—"
+    target_text = KPIS[TREND_KPI].format_target(report.trend_target) if report.trend_target is not None else "—"
     for p in report.trend:
         ws.write_string(row, 0, p.label, f.cell_center)
-        ws.write_string(row, 1, fmt.percent(p.value) if p.value is not None else fmt.NO_DATA, f.right)
+        ws.write_string(row, 1, KPIS[TREND_KPI].format(p.value), f.right)
         for col, value in ((2, p.numerator), (3, p.denominator)):
             if value is None or p.value is None:
                 ws.write_blank(row, col, None, f.cell)

@@ -15,12 +15,8 @@ from ui.text import html_text, md
 
 
 def show(kpi: str, value: float | None) -> str:
-    if value is None:
-        return fmt.NO_DATA
-    kind = KPIS[kpi].kind
-    if kind == "rate":
-        return fmt.percent(value)
-    return fmt.number(value, 1 if kind == "ratio" else 0)
+    """A KPI value's text: the definition's one format (KpiDef.format)."""
+    return KPIS[kpi].format(value)
 
 
 def sparkline(values: list[float | None], color: str, width: int = 160, height: int = 36) -> str:
@@ -46,15 +42,12 @@ def card(row: dict, trend: list[float | None] | None = None, note: str | None = 
     if row.get("target") is not None:
         op = {">=": "≥", "<=": "≤", "==": "="}.get(row.get("target_op") or ">=", "≥")
         deadline = f" đến {fmt.day(row['target_deadline'])}" if row.get("target_deadline") else ""
-        shown_target = (fmt.percent(row["target"], 0) if KPIS[kpi].kind == "rate"
-                        and round(row["target"] * 100, 6).is_integer() else show(kpi, row["target"]))
+        shown_target = KPIS[kpi].format_target(row["target"])
         target = f"Chỉ tiêu {op} {shown_target}{deadline}"
         if row["value"] is not None:
             gap = row["value"] - row["target"]
-            gap_text = (fmt.percent(abs(gap)).replace("%", " điểm %") if KPIS[kpi].kind == "rate"
-                        else fmt.number(abs(gap), 1 if KPIS[kpi].kind == "ratio" else 0))
             if abs(gap) > 1e-9:
-                target += f" · {'vượt' if gap > 0 else 'thiếu'} {gap_text}"
+                target += f" · {'vượt' if gap > 0 else 'thiếu'} {KPIS[kpi].format_gap(gap, signed=False)}"
     fraction = ""
     if row.get("denominator") is not None and row.get("numerator") is not None:
         fraction = f"{fmt.number(row['numerator'])} / {fmt.number(row['denominator'])}"
