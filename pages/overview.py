@@ -3,13 +3,12 @@ the 80% target, monthly trends, deadlines and projections)."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from kpi import format as fmt
+from kpi import overview
 from kpi.definitions import KPIS, STATUS_COLORS, STATUS_LABELS
 from kpi.projection import project
 from ui import data, state, widgets
@@ -41,7 +40,7 @@ else:
 rows = sel.only_visible(data.kpis(version, sel.period.label, sel.unit, "commune" if sel.is_province else None,
                                   today_iso))
 own = {r["kpi"]: r for r in rows if r["unit_code"] == sel.unit}
-if all(r["value"] is None for k, r in own.items() if k != "overdue_open"):
+if not overview.has_data(own):
     widgets.empty_state(
         f"Chưa có dữ liệu của {sel.unit_name} cho {sel.period.vi().lower()}.",
         "Chọn kỳ khác ở thanh bên, hoặc tải dữ liệu lên ở trang «Tải dữ liệu lên».",
@@ -49,24 +48,21 @@ if all(r["value"] is None for k, r in own.items() if k != "overdue_open"):
     st.stop()
 
 # Trend: the 12 months up to the period's end.
-last = date(sel.period.end.year, sel.period.end.month, 1)
-first_index = last.year * 12 + last.month - 1 - 11
-first = date(first_index // 12, first_index % 12 + 1, 1)
+first, last = overview.trend_window(sel.period.end)
 series = data.monthly(version, sel.unit, first.isoformat(), last.isoformat(), today_iso)
 
 # --- Who is behind on the 80% target -----------------------------------------------------
 communes = [r for r in rows if r["unit_code"] != sel.unit and r["kpi"] == RANK_KPI]
-if sel.is_province and communes:
-    with_data = [r for r in communes if r["value"] is not None]
+lagging = (overview.behind_target(rows, sel.unit, RANK_KPI, own.get(RANK_KPI, {}).get("target"))
+           if sel.is_province else None)
+if lagging is not None:
     target = own[RANK_KPI]["target"]
-    if target is not None and with_data:
-        behind = sorted([r for r in with_data if r["value"] < target - 1e-9], key=lambda r: r["value"])
-        worst = html_text(", ".join(f"{r['unit_name']} ({fmt.percent(r['value'])})" for r in behind[:5]))
-        st.markdown(
-            f'<div class="big-alert">{len(behind)}/{len(with_data)} xã/phường chưa đạt chỉ tiêu '
-            f'{fmt.percent(target, 0)} hồ sơ xử lý hoàn toàn trực tuyến. Thấp nhất: {worst or "—"}.</div>',
-            unsafe_allow_html=True,
-        )
+    worst = html_text(", ".join(f"{r['unit_name']} ({KPIS[RANK_KPI].format(r['value'])})" for r in lagging.behind[:5]))
+    st.markdown(
+        f'<div class="big-alert">{len(lagging.behind)}/{lagging.with_data} xã/phường chưa đạt chỉ tiêu '
+        f'{KPIS[RANK_KPI].format_target(target)} hồ sơ xử lý hoàn toàn trực tuyến. Thấp nhất: {worst or "—"}.</div>',
+        unsafe_allow_html=True,
+    )
 
 # --- KPI cards ----------------------------------------------------------------------------
 shown = [k for k in CARD_KPIS if k in own and (own[k]["value"] is not None or KPIS[k].source == "dossier")]

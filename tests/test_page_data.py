@@ -56,3 +56,36 @@ def test_has_accounts(con):
     assert accounts.has_accounts(con) is False
     accounts.create_user(con, "admin", "matkhau-quantri", "admin", None, "Quản trị viên")
     assert accounts.has_accounts(con) is True
+
+
+def _row(unit, kpi, value, target=None):
+    return {"unit_code": unit, "kpi": kpi, "value": value, "target": target}
+
+
+def test_overview_has_data_ignores_overdue_alone():
+    from kpi import overview
+
+    assert not overview.has_data({"received": _row("40", "received", None),
+                                  "overdue_open": _row("40", "overdue_open", 3)})
+    assert overview.has_data({"received": _row("40", "received", 0)})   # a real zero is data
+
+
+def test_overview_trend_window_crosses_years():
+    from kpi import overview
+
+    assert overview.trend_window(date(2025, 9, 30)) == (date(2024, 10, 1), date(2025, 9, 1))
+    assert overview.trend_window(date(2025, 12, 31)) == (date(2025, 1, 1), date(2025, 12, 1))
+    assert overview.trend_window(date(2025, 3, 15), months=3) == (date(2025, 1, 1), date(2025, 3, 1))
+
+
+def test_overview_behind_target_worst_first_without_no_data():
+    from kpi import overview
+
+    rows = [_row("40", "full_online_rate", 0.6, 0.8), _row("A", "full_online_rate", 0.5),
+            _row("B", "full_online_rate", 0.0), _row("C", "full_online_rate", None),
+            _row("D", "full_online_rate", 0.8), _row("A", "received", 2)]
+    result = overview.behind_target(rows, "40", "full_online_rate", 0.8)
+    assert [r["unit_code"] for r in result.behind] == ["B", "A"]   # D meets 80% exactly; C has no data
+    assert result.with_data == 3
+    assert overview.behind_target(rows, "40", "full_online_rate", None) is None
+    assert overview.behind_target(rows[:1] + rows[3:4], "40", "full_online_rate", 0.8) is None
