@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from loaders.store import units_rows
+from store.db import units_rows
 
 PROVINCE = "40"
 CHUNK = 1_000_000

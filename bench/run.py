@@ -47,8 +47,8 @@ def _fresh(db: Path) -> None:
 
 
 def step_ours(csv: Path, db: Path) -> dict:
-    from loaders import store
     from loaders.dossiers import load_dossier_file
+    from store import db as store
 
     _fresh(db)
     started = time.perf_counter()
@@ -63,8 +63,8 @@ def step_ours(csv: Path, db: Path) -> dict:
 
 
 def step_reload(csv: Path, db: Path) -> dict:
-    from loaders import store
     from loaders.dossiers import load_dossier_file
+    from store import db as store
 
     con = store.connect(db)
     started = time.perf_counter()
@@ -105,7 +105,7 @@ def step_pandas(csv: Path, db: Path) -> dict:
 def _kpi(db: Path, use_facts: bool) -> dict:
     from kpi.engine import compute
     from kpi.periods import parse
-    from loaders import store
+    from store import db as store
 
     con = store.connect(db, read_only=True)
     period = parse(PERIOD)
@@ -135,7 +135,8 @@ def step_pages(csv: Path, db: Path) -> dict:
     os.environ["KPI_TODAY"] = TODAY.isoformat()
     from streamlit.testing.v1 import AppTest
 
-    from loaders import accounts, store
+    from store import accounts
+    from store import db as store
 
     con = store.connect(db)
     if not con.execute("SELECT count(*) FROM users WHERE username = 'bench'").fetchall()[0][0]:

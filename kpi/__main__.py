@@ -13,7 +13,8 @@ from kpi import format as fmt
 from kpi.definitions import KPIS, STATUS_LABELS
 from kpi.engine import UnknownUnit, compute
 from kpi.periods import PeriodError, parse
-from loaders import accounts, store
+from store import accounts
+from store import db as store
 
 
 def main(argv: list[str] | None = None) -> int:

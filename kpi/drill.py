@@ -2,7 +2,7 @@
 the dossiers behind every figure.
 
 The dossier sets are the row conditions of the components the engine counts with
-(kpi.components declares each once) and scoped by the engine's own WHERE clause, so the list of a KPI's
+(store.components declares each once) and scoped by the engine's own WHERE clause, so the list of a KPI's
 numerator has exactly as many rows as the engine's numerator.
 """
 
@@ -13,11 +13,11 @@ from datetime import date
 
 import polars as pl
 
-from kpi.components import BY_NAME
 from kpi.definitions import KPIS
 from kpi.engine import Query, _where, evaluate, members, scope
 from kpi.periods import Period
-from loaders.store import query_pl
+from store.components import BY_NAME
+from store.db import query_pl
 
 PARTS = ("numerator", "denominator", "gap")
 PART_LABELS = {

@@ -14,11 +14,11 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from kpi.components import FINISHED_COMPONENTS, OVERDUE_OPEN_SQL, OVERDUE_OPEN_WHERE, RECEIVED_COMPONENTS
 from kpi.definitions import KPIS, KpiDef
 from kpi.periods import Period
 from kpi.targets import load_targets, pick, status
-from loaders.store import query_pl
+from store.components import FINISHED_COMPONENTS, OVERDUE_OPEN_SQL, OVERDUE_OPEN_WHERE, RECEIVED_COMPONENTS
+from store.db import query_pl
 
 DIMENSIONS = ("unit_code", "field", "procedure_code")
 

@@ -7,11 +7,11 @@ from datetime import date
 
 import polars as pl
 
-from kpi.components import FINISHED_COMPONENTS, RECEIVED_COMPONENTS
 from kpi.definitions import KPIS
 from kpi.engine import members, scope
 from kpi.periods import month
-from loaders.store import query_pl
+from store.components import FINISHED_COMPONENTS, RECEIVED_COMPONENTS
+from store.db import query_pl
 
 
 def monthly(con, unit_code: str, first: date, last: date, today: date | None = None) -> pl.DataFrame:

@@ -37,8 +37,7 @@ import polars as pl
 
 from kpi.engine import BASIS, REPLACES, Query, members, scope
 from kpi.periods import parse
-from kpi.targets import plans
-from loaders.store import query_pl
+from store.db import plans, query_pl
 
 TEMPLATE_COMPONENTS = ("received", "received_online", "finished", "finished_on_time", "finished_with_due",
                        "overdue_open")

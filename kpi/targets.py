@@ -9,15 +9,11 @@ the one in force is the first whose deadline is on or after the period's end.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 
 import duckdb
 
-from loaders.store import REFERENCE
-
-PLANS_JSON = REFERENCE / "plans" / "plans.json"
 TOLERANCE_RATE = 0.10    # within 10 percentage points before the deadline: on track
 TOLERANCE_COUNT = 0.10   # within 10% of a count target
 
@@ -39,25 +35,6 @@ class Target:
         if self.op == "==":
             return abs(value - self.value) <= eps
         return value >= self.value - eps
-
-
-def plans() -> list[dict]:
-    if not PLANS_JSON.exists():
-        return []
-    return json.loads(PLANS_JSON.read_text(encoding="utf-8"))
-
-
-def seed_targets(con: duckdb.DuckDBPyConnection) -> None:
-    """Copy the plans' presets into the store once."""
-    if con.execute("SELECT count(*) FROM targets").fetchall()[0][0]:
-        return
-    rows = []
-    for plan in plans():
-        for t in plan.get("targets", []):
-            rows.append((plan.get("unit_code"), t["kpi"], float(t["value"]), t.get("op", ">="),
-                         t.get("deadline"), t.get("from"), plan.get("slug"), t.get("note")))
-    if rows:
-        con.executemany("INSERT INTO targets VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def load_targets(con: duckdb.DuckDBPyConnection) -> list[Target]:
@@ -107,7 +84,7 @@ def editable_targets(con: duckdb.DuckDBPyConnection, visible: set[str] | None):
     """The targets an admin may edit, as a polars frame: every target for a national admin
     (`visible` None), only those of their units for an admin of a province or commune (never
     the national defaults, whose unit is empty)."""
-    from loaders.store import query_pl
+    from store.db import query_pl
 
     where = "TRUE" if visible is None else "list_contains($units, unit_code)"
     params = {} if visible is None else {"units": sorted(visible)}
@@ -123,8 +100,8 @@ def save_targets(con: duckdb.DuckDBPyConnection, rows, visible: set[str] | None,
     import polars as pl
 
     from kpi.definitions import KPIS
-    from loaders import accounts
-    from loaders.batches import write_transaction
+    from store import accounts
+    from store.db import write_transaction
 
     rows = rows.filter(pl.col("kpi").is_not_null() & pl.col("value").is_not_null()).select(TARGET_COLUMNS)
     rows = rows.with_columns(

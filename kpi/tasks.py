@@ -19,7 +19,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from loaders.text import fold, nfc_lower, strip_diacritics
+from kpi.text import fold, nfc_lower, strip_diacritics
 
 SOON_DAYS = 30
 PILLARS = {  # folded word -> the plans' label
@@ -156,7 +156,7 @@ def summary(annotated: pl.DataFrame, by: str = "pillar") -> pl.DataFrame:
 
 def tasks_of(con, unit_code: str, with_members: bool = False) -> pl.DataFrame:
     """The current task list of a unit (with its communes' lists when `with_members`)."""
-    from loaders.store import query_pl
+    from store.db import query_pl
 
     where = "t.unit_code = $unit"
     if with_members:

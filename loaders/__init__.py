@@ -1,1 +1,6 @@
-"""Loaders: read officers' files and other sources into the DuckDB store (no Streamlit here)."""
+"""Loaders: read officers' files and other sources into the DuckDB store (no Streamlit here).
+
+File reading and its guards (xlsx_guard, limits), the dossier loader, the other source kinds
+and their one registry (`sources`), batches and undo, upload history and the `python -m
+loaders` CLI. It imports `store` and `kpi` only (never reports, ui or pages).
+"""

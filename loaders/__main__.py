@@ -15,8 +15,9 @@ from pathlib import Path
 
 import duckdb
 
-from loaders import sources, store
+from loaders import sources
 from loaders.files import LoadError
+from store import db as store
 
 
 def main(argv: list[str] | None = None) -> int:

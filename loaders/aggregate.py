@@ -21,8 +21,8 @@ from pathlib import Path
 import polars as pl
 
 from kpi.periods import Period, PeriodError, month, parse
+from kpi.text import fold, nfc_lower, strip_diacritics
 from loaders.files import ROW, LoadError, RawTable
-from loaders.text import fold, nfc_lower, strip_diacritics
 from loaders.units import UnitResolver
 
 PEEK_ROWS = 40
@@ -504,10 +504,11 @@ def write_batch(con, *, kind: str, name: str, digest: str | None, province: str 
     (kept, so that undoing it brings them back)."""
     from loaders import batches
     from loaders.dossiers import LoadResult
+    from store.db import write_transaction
 
     warnings = list(warnings or []) + batches.earlier_upload_warning(con, digest)
     columns = list(staged.columns)
-    with batches.write_transaction(con):
+    with write_transaction(con):
         batch_id = batches.open_batch(con, kind=kind, file_name=name, file_hash=digest, province=province,
                                       user=user, period=period)
         con.register("rejected_view", rejected.to_arrow())

@@ -8,14 +8,14 @@ puts the earlier version back. Monthly facts are recomputed for exactly the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from datetime import datetime
 
 import duckdb
 
-from kpi.components import FACT_KEYS, FACT_TABLES, fact_components
-from loaders import accounts, store
+from store import accounts
+from store import db as store
+from store.facts import refresh_facts
 
 
 def undo_function(kind: str) -> Callable[[duckdb.DuckDBPyConnection, int], dict]:
@@ -28,23 +28,6 @@ def undo_function(kind: str) -> Callable[[duckdb.DuckDBPyConnection, int], dict]
     if kind not in KIND:
         raise UndoError(f"Không hoàn tác được lần tải loại «{kind}»: hệ thống không biết loại dữ liệu này.")
     return KIND[kind].undo_batch
-
-
-@contextmanager
-def write_transaction(con) -> Iterator[None]:
-    """One load's writes: this process's write lock (DuckDB has one writer) and one
-    transaction, committed when the block ends, rolled back whole when it raises."""
-    with store.WRITE_LOCK:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            yield
-            con.execute("COMMIT")
-        except BaseException:
-            # DuckDB may have ended the transaction itself (a COMMIT that failed, e.g. on a
-            # full disk, is rolled back): raise the error that ended it, not "cannot rollback".
-            with suppress(duckdb.Error):
-                con.execute("ROLLBACK")
-            raise
 
 
 def earlier_upload_warning(con, digest: str | None, batch_id: int | None = None) -> list[str]:
@@ -178,40 +161,6 @@ def _id_parts(passes: int) -> list[str]:
     if passes == 1:
         return [""]
     return [f"AND hash(dossier_id) % {passes} = {p}" for p in range(passes)]
-
-
-def refresh_facts(con: duckdb.DuckDBPyConnection, everything: bool = False) -> None:
-    """Recompute the monthly facts of the (unit, month) cells listed in temp table `touched`
-    (dropped afterwards), or with `everything` all of them (the rebuild after the component
-    declarations changed, loaders.migrations). Columns are written by name, from kpi.components."""
-    if not everything:
-        con.execute("CREATE OR REPLACE TEMP TABLE touched_cells AS SELECT DISTINCT * FROM touched")
-    for table, date_col in FACT_TABLES.items():
-        comps = fact_components(table)
-        columns = ", ".join((*FACT_KEYS, *(c.name for c in comps)))
-        counts = ", ".join(f"{c.sql} AS {c.name}" for c in comps)
-        if everything:
-            con.execute(f"DELETE FROM {table}")
-            only = ""
-        else:
-            con.execute(
-                f"""DELETE FROM {table} f USING touched_cells t
-                    WHERE f.unit_code = t.unit_code AND f.month = t.month"""
-            )
-            only = f"""SEMI JOIN touched_cells t
-                  ON d.unit_code = t.unit_code AND date_trunc('month', d.{date_col})::DATE = t.month"""
-        con.execute(
-            f"""INSERT INTO {table} ({columns})
-                SELECT d.unit_code, d.province_code, date_trunc('month', d.{date_col})::DATE AS month,
-                       d.procedure_code, d.field, {counts}
-                FROM dossiers d
-                {only}
-                WHERE d.{date_col} IS NOT NULL
-                GROUP BY ALL"""
-        )
-    if not everything:
-        con.execute("DROP TABLE touched_cells")
-        con.execute("DROP TABLE touched")
 
 
 class UndoError(Exception):

@@ -14,8 +14,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from loaders import accounts, sources, store
+from loaders import sources
 from loaders.files import LoadError
+from store import accounts
+from store import db as store
 
 SAMPLE_DIR = store.ROOT / "data" / "sample"
 PLANS_DIR = store.ROOT / "sample_data" / "plans"

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import polars as pl
 
+from kpi.text import fold
 from loaders import aggregate as agg
 from loaders.files import ROW, LoadError, file_hash, read_table
-from loaders.text import fold
 from loaders.values import parse_yes_no
 
 TABLE = "catalogue_services"

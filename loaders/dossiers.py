@@ -33,7 +33,8 @@ import duckdb
 import polars as pl
 
 from kpi.format import number
-from loaders import batches, sqlquote
+from kpi.text import fold
+from loaders import batches
 from loaders.files import (
     EXTRA,
     ROW,
@@ -46,8 +47,6 @@ from loaders.files import (
     read_table,
     unreadable,
 )
-from loaders.store import query_pl
-from loaders.text import fold
 from loaders.units import UnitResolver
 from loaders.values import (
     clean_key,
@@ -61,6 +60,8 @@ from loaders.values import (
     stripped,
     without_invisible,
 )
+from store import sqlquote
+from store.db import query_pl, write_transaction
 
 # canonical field -> (Vietnamese label, header names seen in exports)
 FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -728,7 +729,7 @@ def _commit(con, staging: _Staging, repeats: Repeats, *, name: str, kind: str, d
             province: str | None, user: str | None, mapping: dict[str, str] | None, period: str | None,
             rows_read: int, valid: int) -> LoadResult:
     rows, bad = staging.files("rows"), staging.files("bad")
-    with batches.write_transaction(con):
+    with write_transaction(con):
         batch_id = batches.open_batch(con, kind=kind, file_name=name, file_hash=digest,
                                       province=province, user=user, period=period)
         warnings = batches.earlier_upload_warning(con, digest, batch_id)

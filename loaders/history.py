@@ -10,10 +10,10 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from loaders import accounts
+from kpi.text import fold
 from loaders.sources import LABELS
-from loaders.store import query_pl
-from loaders.text import fold
+from store import accounts
+from store.db import query_pl
 
 KIND_LABELS = LABELS  # each kind's Vietnamese label, declared with the kind in loaders/sources.py
 

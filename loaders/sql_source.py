@@ -34,10 +34,10 @@ from pathlib import Path
 
 import polars as pl
 
-from loaders import batches, store
 from loaders.dossiers import FIELDS, LoadResult, match_headers, missing_required, prepare, write_dossiers
 from loaders.files import ROW, LoadError, RawTable, _unique_headers
 from loaders.values import LOCAL_TZ
+from store import db as store
 
 INITIAL_WATERMARK = datetime(1900, 1, 1)
 KEYS = {"name", "url", "query", "watermark", "province", "mapping", "password_env", "batch_size",
@@ -397,7 +397,7 @@ def _query_hash(source: SqlSource) -> str:
 def _save_state(con, source: SqlSource, since_text: str, mark_text: str, batch_id: int | None,
                 rows_read: int, replayed: list[int]) -> None:
     public = _url(source)[1]
-    with batches.write_transaction(con):  # the process's write lock, like every other write
+    with store.write_transaction(con):  # the process's write lock, like every other write
         con.execute(
             """INSERT OR REPLACE INTO sql_sources
                (name, url, query_hash, watermark_column, last_watermark, last_pull_at, last_batch_id, province_code)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import polars as pl
 
-from kpi.targets import plans
 from kpi.tasks import PILLARS, parse_deadline, pillar_label
 from loaders import aggregate as agg
 from loaders.files import ROW, LoadError, file_hash, read_table
+from store.db import plans
 
 TABLE = "plan_tasks"
 KEYS = ("unit_code",)

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import polars as pl
 
+from kpi.text import fold
 from loaders import aggregate as agg
 from loaders.files import ROW, LoadError, file_hash, read_table
-from loaders.text import fold
 
 TABLE = "template_rows"
 KEYS = ("unit_code", "period_start", "period_end")

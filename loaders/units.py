@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from loaders.text import nfc_lower, strip_diacritics
+from kpi.text import nfc_lower, strip_diacritics
 
 _ORGAN = re.compile(r"^(ủy ban nhân dân|uỷ ban nhân dân|ubnd)\s*")
 _KIND = re.compile(r"^(xã|phường|đặc khu|tỉnh|thành phố|tp\.?)\s*")

@@ -14,7 +14,9 @@ import streamlit as st
 from kpi import format as fmt
 from kpi import targets as kpi_targets
 from kpi.definitions import KPIS
-from loaders import accounts, limits, store
+from loaders import limits
+from store import accounts
+from store import db as store
 from ui import auth, data, widgets
 from ui.text import md
 

@@ -15,8 +15,8 @@ import streamlit as st
 from kpi import deadlines
 from kpi import format as fmt
 from kpi.deadlines import STATE_COLORS, STATE_LABELS, STATES
-from kpi.targets import plans
 from kpi.tasks import NO_LEAD, PILLARS, SOON_DAYS, annotate, summary, tasks_of
+from store.db import plans
 from ui import data, state, widgets
 from ui.text import html_text, md
 

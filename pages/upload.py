@@ -15,10 +15,11 @@ import polars as pl
 import streamlit as st
 
 from kpi import format as fmt
-from loaders import accounts, history, sources
+from loaders import history, sources
 from loaders.batches import UndoError, undo_batch
 from loaders.dossiers import FIELDS, check_dossier_file, load_dossier_file, match_headers
 from loaders.files import LoadError
+from store import accounts
 from ui import auth, data, state, widgets
 from ui.text import md
 

@@ -25,7 +25,8 @@ from kpi import series
 from kpi.definitions import KPIS, STATUS_LABELS
 from kpi.engine import KpiValue, compute, scope
 from kpi.periods import Period
-from kpi.targets import load_targets, pick, plans
+from kpi.targets import load_targets, pick
+from store.db import plans
 
 TREND_KPI = "full_online_rate"
 RANK_KPI = "full_online_rate"

@@ -375,7 +375,7 @@ def users_in_scope(con, viewer: User):
     """The accounts an admin manages, as a polars frame (username, full_name, role, unit_code,
     grants, active, created_at): every account for a national admin, else the accounts whose
     unit is one the viewer may see (an analyst's grants too)."""
-    from loaders.store import query_pl
+    from store.db import query_pl
 
     ensure_schema(con)
     visible = visible_units(con, viewer)
@@ -390,7 +390,7 @@ def users_in_scope(con, viewer: User):
 def audit_in_scope(con, viewer: User, limit: int = 500):
     """The newest audit entries an admin may read: all for a national admin, else those of the
     accounts they manage (`users_in_scope`), their own included."""
-    from loaders.store import query_pl
+    from store.db import query_pl
 
     ensure_schema(con)
     names = None if visible_units(con, viewer) is None else [

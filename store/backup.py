@@ -1,7 +1,7 @@
 """Backup and restore of the store.
 
-    python -m loaders.backup create  --db PATH --out DIR
-    python -m loaders.backup restore --from DIR --db PATH [--force]
+    python -m store.backup create  --db PATH --out DIR
+    python -m store.backup restore --from DIR --db PATH [--force]
 
 A backup is DuckDB's `EXPORT DATABASE ... (FORMAT parquet)`: schema.sql, load.sql and one
 Parquet file per table, plus our manifest.json (time, DuckDB version, rows per table).
@@ -36,7 +36,8 @@ from pathlib import Path
 
 import duckdb
 
-from loaders import migrations, sqlquote, store
+from store import db as store
+from store import migrations, sqlquote
 
 MANIFEST = "manifest.json"
 SEEDED = {"units", "targets", "meta", "migrations"}  # filled by store.connect in every new store
@@ -166,7 +167,7 @@ def restore(source: str | os.PathLike, db: str | os.PathLike, force: bool = Fals
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loaders.backup", description="Sao lưu và khôi phục kho dữ liệu KPI.")
+    parser = argparse.ArgumentParser(prog="python -m store.backup", description="Sao lưu và khôi phục kho dữ liệu KPI.")
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("create", help="Sao lưu toàn bộ kho vào một thư mục mới")
     make.add_argument("--db", default=None, help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")

@@ -99,6 +99,6 @@ def fact_table_sql(table: str) -> str:
 
 def fingerprint() -> str:
     """Changes whenever a fact table's counts change (name, date column or condition): the
-    store then rebuilds its monthly facts (loaders.migrations)."""
+    store then rebuilds its monthly facts (store.migrations)."""
     text = "\n".join(f"{c.name}|{c.date_column}|{c.condition}" for c in COMPONENTS)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -1,4 +1,4 @@
-"""The DuckDB store: schema, connection and the reference data it starts with.
+"""The DuckDB store: schema, connection, the write transaction and the reference data it starts with.
 
 One file (`data/kpi.duckdb` by default, `$KPI_DB` to override) holds everything:
 units, dossiers (current version), their superseded versions (so an upload can be
@@ -11,15 +11,18 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
 
-from kpi.components import fact_table_sql  # declarations only: imports nothing of the project
+from store.components import fact_table_sql  # declarations only: imports nothing of the project
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference"
 UNITS_JSON = REFERENCE / "vn_units" / "units_2025.json"
+PLANS_JSON = REFERENCE / "plans" / "plans.json"
 DEFAULT_DB = ROOT / "data" / "kpi.duckdb"
 
 # Held around every write transaction in this process. The app serves all sessions from one
@@ -96,7 +99,7 @@ CREATE TABLE IF NOT EXISTS rejected_rows (
 );
 CREATE TABLE IF NOT EXISTS dossiers ({DOSSIER_COLUMNS});
 CREATE TABLE IF NOT EXISTS dossier_history ({DOSSIER_COLUMNS}, superseded_by INTEGER NOT NULL);
-{fact_table_sql("fact_received")};  -- keys + one count per component (kpi.components)
+{fact_table_sql("fact_received")};  -- keys + one count per component (store.components)
 CREATE TABLE IF NOT EXISTS targets (
     unit_code VARCHAR,               -- NULL: every unit
     kpi VARCHAR NOT NULL,
@@ -181,16 +184,60 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
             raise
     else:
         _check_migrated(con, target)
-    from loaders import limits  # the admin's caps on uploaded workbooks, kept in this store's meta
-
-    limits.use_store(con)
+    _remember_meta(con)
     return con
+
+
+# The `meta` table of the store this process opened last, read when it was opened (and kept
+# up to date by set_meta): settings such as the admin's caps on uploaded workbooks
+# (loaders.limits) apply from the moment a store is opened, without this package knowing them.
+_opened_meta: dict[str, str] = {}
+_opened_serial = 0
+
+
+def _remember_meta(con: duckdb.DuckDBPyConnection) -> None:
+    global _opened_meta, _opened_serial
+    try:
+        rows = con.execute("SELECT key, value FROM meta").fetchall()
+    except duckdb.Error:  # a store without meta yet (read-only, very old): nothing to apply
+        rows = []
+    _opened_meta = dict(rows)
+    _opened_serial += 1
+
+
+def opened_meta() -> tuple[int, dict[str, str]]:
+    """(how many stores this process has opened, the `meta` of the last one as it was opened
+    or since changed through set_meta)."""
+    return _opened_serial, dict(_opened_meta)
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    """Write one `meta` key; it applies to this process from now on (opened_meta)."""
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+    _opened_meta[key] = value
+
+
+@contextmanager
+def write_transaction(con) -> Iterator[None]:
+    """One load's writes: this process's write lock (DuckDB has one writer) and one
+    transaction, committed when the block ends, rolled back whole when it raises."""
+    with WRITE_LOCK:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+            con.execute("COMMIT")
+        except BaseException:
+            # DuckDB may have ended the transaction itself (a COMMIT that failed, e.g. on a
+            # full disk, is rolled back): raise the error that ended it, not "cannot rollback".
+            with suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise
 
 
 def _check_migrated(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     """A store opened read-only cannot be migrated: say so (in Vietnamese) instead of failing
     later on a table or column it does not have yet."""
-    from loaders import migrations
+    from store import migrations
 
     if migrations.pending(con):
         con.close()
@@ -210,15 +257,34 @@ def _config() -> dict:
 
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring the store up to date (the named migrations of loaders/migrations.py, then the
+    """Bring the store up to date (the named migrations of store/migrations.py, then the
     monthly facts if the component declarations changed) and seed its reference data."""
-    from kpi.targets import seed_targets  # kpi reads the store; imported here to avoid a cycle
-    from loaders import migrations
+    from store import migrations
 
     migrations.migrate(con)
     if con.execute("SELECT count(*) FROM units").fetchall()[0][0] == 0:
         load_units(con)
     seed_targets(con)
+
+
+def plans() -> list[dict]:
+    """The plans' presets (reference/plans/plans.json): targets and task lists."""
+    if not PLANS_JSON.exists():
+        return []
+    return json.loads(PLANS_JSON.read_text(encoding="utf-8"))
+
+
+def seed_targets(con: duckdb.DuckDBPyConnection) -> None:
+    """Copy the plans' presets into the store once."""
+    if con.execute("SELECT count(*) FROM targets").fetchall()[0][0]:
+        return
+    rows = []
+    for plan in plans():
+        for t in plan.get("targets", []):
+            rows.append((plan.get("unit_code"), t["kpi"], float(t["value"]), t.get("op", ">="),
+                         t.get("deadline"), t.get("from"), plan.get("slug"), t.get("note")))
+    if rows:
+        con.executemany("INSERT INTO targets VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def units_rows(path: Path = UNITS_JSON) -> list[tuple[str, str, str, str, str]]:

@@ -1,6 +1,6 @@
 """National scale: export the store to Hive-partitioned Parquet and read KPIs from it.
 
-`python -m loaders.parquet_store export --db PATH --out DIR` writes dossiers partitioned by
+`python -m store.lake export --db PATH --out DIR` writes dossiers partitioned by
 province/year/month (received date) and the other KPI tables (LAKE_TABLES) as one Parquet file
 each; accounts, sessions and the audit log are never exported. `open_store(DIR)`
 gives an in-memory DuckDB whose tables are views over those files, so `kpi.engine.compute`
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import duckdb
 
-from loaders import sqlquote, store
+from store import db as store
+from store import sqlquote
 
 PARTITIONED = "dossiers"
 PARTITION_COLUMNS = ("province_code", "year", "month")
@@ -84,7 +85,7 @@ def open_store(folder: Path) -> duckdb.DuckDBPyConnection:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loaders.parquet_store")
+    parser = argparse.ArgumentParser(prog="python -m store.lake")
     sub = parser.add_subparsers(dest="command", required=True)
     exp = sub.add_parser("export", help="xuất kho ra Parquet phân vùng tỉnh/năm/tháng")
     exp.add_argument("--db", default=None)

@@ -8,7 +8,7 @@ A store of any earlier release (no `migrations` table: commit a31ef3a wrote a
 tables with IF NOT EXISTS, so the tables such a store already has are kept as they are.
 
 After them, `rebuild_facts` keeps the monthly fact tables in step with the component
-declarations (kpi.components): when their fingerprint differs from the one in `meta`, the
+declarations (store.components): when their fingerprint differs from the one in `meta`, the
 fact tables are made again from the declarations and recomputed from `dossiers`.
 
 Add a migration by appending a function to MIGRATIONS; never rename or reorder one that
@@ -22,22 +22,22 @@ from datetime import datetime
 
 import duckdb
 
-from kpi import components
+from store import components
 
 FINGERPRINT_KEY = "components_fingerprint"
 TABLE = "CREATE TABLE IF NOT EXISTS migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
 
 
 def _base_schema(con) -> None:
-    """The tables of loaders/store.py SCHEMA (those of the base release and later ones)."""
-    from loaders import store
+    """The tables of store/db.py SCHEMA (those of the base release and later ones)."""
+    from store import db as store
 
     con.execute(store.SCHEMA)
 
 
 def _accounts(con) -> None:
     """Accounts, sessions, audit log and (new since a31ef3a) the login throttle."""
-    from loaders.accounts import SCHEMA
+    from store.accounts import SCHEMA
 
     con.execute(SCHEMA)
 
@@ -83,7 +83,7 @@ def pending(con) -> list[str]:
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply every pending migration, each in its own transaction, then rebuild the facts if
     the component declarations changed. Returns what was applied."""
-    from loaders import store
+    from store import db as store
 
     done_now = []
     with store.WRITE_LOCK:
@@ -103,7 +103,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 def rebuild_facts(con) -> None:
     """Make the fact tables again from the component declarations and recompute every
     (unit, month) cell from `dossiers` (a store of an earlier release, or components changed)."""
-    from loaders.batches import refresh_facts
+    from store.facts import refresh_facts
 
     for table in components.FACT_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {table}")

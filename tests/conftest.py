@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from loaders import store
+from store import db as store
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"

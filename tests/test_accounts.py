@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from loaders import accounts
 from loaders.batches import undo_batch
 from loaders.dossiers import load_dossier_file
+from store import accounts
 
 from .conftest import TODAY, db_state
 

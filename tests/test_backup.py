@@ -1,4 +1,4 @@
-"""Backup and restore of the store (loaders/backup.py), through the real command line:
+"""Backup and restore of the store (store/backup.py), through the real command line:
 back up, load more, restore -> every KPI is what it was at backup time, and the store keeps
 working (new loads, undo of loads made before the backup)."""
 
@@ -14,9 +14,10 @@ import pytest
 
 from kpi.engine import compute
 from kpi.periods import parse
-from loaders import backup, store
 from loaders.batches import undo_batch
 from loaders.dossiers import load_dossier_file
+from store import backup
+from store import db as store
 
 from .conftest import TODAY, db_state
 from .test_crash_safety import write_export
@@ -54,7 +55,7 @@ def test_backup_load_more_restore_gives_the_kpis_at_backup_time(tmp_path, fixtur
     assert run("loaders", str(fixtures / "golden.csv"), "--db", str(db), "--province", "40").returncode == 0
     at_backup, state_at_backup = kpis(db), state(db)
 
-    made = run("loaders.backup", "create", "--db", str(db), "--out", str(saved))
+    made = run("store.backup", "create", "--db", str(db), "--out", str(saved))
     assert made.returncode == 0, made.stderr
     assert "Đã sao lưu" in made.stdout and "10 hồ sơ" in made.stdout
     assert (saved / "manifest.json").exists() and (saved / "dossiers.parquet").exists()
@@ -66,12 +67,12 @@ def test_backup_load_more_restore_gives_the_kpis_at_backup_time(tmp_path, fixtur
     assert kpis(db) != at_backup
     newer = state(db)
 
-    refused = run("loaders.backup", "restore", "--from", str(saved), "--db", str(db))
+    refused = run("store.backup", "restore", "--from", str(saved), "--db", str(db))
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert "đang có dữ liệu" in refused.stderr and "--force" in refused.stderr
     assert state(db) == newer                                   # refused: untouched
 
-    restored = run("loaders.backup", "restore", "--from", str(saved), "--db", str(db), "--force")
+    restored = run("store.backup", "restore", "--from", str(saved), "--db", str(db), "--force")
     assert restored.returncode == 0, restored.stderr
     assert "Đã khôi phục" in restored.stdout
     assert kpis(db) == at_backup
@@ -99,17 +100,17 @@ def test_restore_into_a_new_store_and_the_refusals(tmp_path, fixtures):
     con.close()
 
     fresh = tmp_path / "elsewhere" / "new.duckdb"                # a new path: no --force needed
-    assert run("loaders.backup", "restore", "--from", str(saved), "--db", str(fresh)).returncode == 0
+    assert run("store.backup", "restore", "--from", str(saved), "--db", str(fresh)).returncode == 0
     assert kpis(fresh) == kpis(db)
     empty = tmp_path / "empty.duckdb"                           # a store with only the reference data
     store.connect(empty).close()
-    assert run("loaders.backup", "restore", "--from", str(saved), "--db", str(empty)).returncode == 0
+    assert run("store.backup", "restore", "--from", str(saved), "--db", str(empty)).returncode == 0
 
-    again = run("loaders.backup", "create", "--db", str(db), "--out", str(saved))
+    again = run("store.backup", "create", "--db", str(db), "--out", str(saved))
     assert again.returncode == 1 and "đã có dữ liệu" in again.stderr
-    not_backup = run("loaders.backup", "restore", "--from", str(tmp_path / "elsewhere"), "--db", str(db), "--force")
+    not_backup = run("store.backup", "restore", "--from", str(tmp_path / "elsewhere"), "--db", str(db), "--force")
     assert not_backup.returncode == 1 and "không phải bản sao lưu" in not_backup.stderr
-    missing = run("loaders.backup", "create", "--db", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "x"))
+    missing = run("store.backup", "create", "--db", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "x"))
     assert missing.returncode == 1 and "Không có kho dữ liệu" in missing.stderr
 
     # A damaged backup (a table file missing) is refused and the store stays as it was.
@@ -119,7 +120,7 @@ def test_restore_into_a_new_store_and_the_refusals(tmp_path, fixtures):
     shutil.copytree(saved, broken)
     (broken / "dossiers.parquet").unlink()
     before = state(db)
-    damaged = run("loaders.backup", "restore", "--from", str(broken), "--db", str(db), "--force")
+    damaged = run("store.backup", "restore", "--from", str(broken), "--db", str(db), "--force")
     assert damaged.returncode == 1 and "Traceback" not in damaged.stderr and "chưa bị thay đổi" in damaged.stderr
     assert state(db) == before
 
@@ -132,7 +133,7 @@ def test_store_in_use_by_another_process(tmp_path, fixtures):
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "ready"
-        made = run("loaders.backup", "create", "--db", str(db), "--out", str(tmp_path / "b"))
+        made = run("store.backup", "create", "--db", str(db), "--out", str(tmp_path / "b"))
         assert made.returncode == 1 and "đang được một tiến trình khác sử dụng" in made.stderr
         assert "Traceback" not in made.stderr
     finally:

@@ -1,12 +1,13 @@
-"""Components as values: each count is declared once (kpi.components.Component) and its SQL,
+"""Components as values: each count is declared once (store.components.Component) and its SQL,
 the fact tables' columns, the drill-down's conditions and the descriptions come from it."""
 
 from __future__ import annotations
 
-from kpi import components, drill
-from kpi.components import BY_NAME, COMPONENTS, FACT_KEYS, FACT_TABLES, Component, fact_components
+from kpi import drill
 from kpi.definitions import KPIS
 from loaders.dossiers import load_dossier_file
+from store import components
+from store.components import BY_NAME, COMPONENTS, FACT_KEYS, FACT_TABLES, Component, fact_components
 
 from .conftest import TODAY
 

@@ -8,7 +8,7 @@ connection. Officers upload inside the server process, as the upload page does: 
 threads started in that process call load_dossier_file(ui.data.cursor(), ...) (different
 exports of their commune, an identical re-upload, a corrected re-export), because DuckDB
 gives the store to one writing process: in-process concurrency goes through cursors of one
-connection. Meanwhile `python -m loaders` and `python -m loaders.backup` from another
+connection. Meanwhile `python -m loaders` and `python -m store.backup` from another
 process must be refused in Vietnamese, without a traceback and without changing anything.
 
 Why not AppTest in threads: AppTest swaps process-global state for each run
@@ -42,9 +42,10 @@ import pytest
 
 from kpi.engine import compute
 from kpi.periods import parse
-from loaders import accounts, store
 from loaders.batches import undo_batch
 from loaders.dossiers import load_dossier_file
+from store import accounts
+from store import db as store
 
 from .test_crash_safety import write_export
 
@@ -64,7 +65,7 @@ plan = json.loads(Path(os.environ["OFFICER_PLAN"]).read_text())
 def officers():
     while not Path(plan["go"]).exists():
         time.sleep(0.05)
-    from loaders import accounts
+    from store import accounts
     from loaders.dossiers import load_dossier_file
     from ui import data
     results, errors = {}, []
@@ -313,7 +314,7 @@ def test_leaders_and_officers_on_the_real_server(populated, artifacts):
         load = subprocess.run([sys.executable, "-m", "loaders", str(ROOT / "tests" / "fixtures" / "golden_update.csv"),
                                "--db", str(path), "--province", "40", "--format", "json"],
                               cwd=ROOT, capture_output=True, text=True, timeout=HANG_SECONDS)
-        saved = subprocess.run([sys.executable, "-m", "loaders.backup", "create", "--db", str(path), "--out",
+        saved = subprocess.run([sys.executable, "-m", "store.backup", "create", "--db", str(path), "--out",
                                 str(folder / "backup")], cwd=ROOT, capture_output=True, text=True, timeout=HANG_SECONDS)
         for thread in threads:
             thread.join(timeout=2 * HANG_SECONDS)

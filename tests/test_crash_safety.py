@@ -26,9 +26,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from loaders import store
 from loaders.dossiers import load_dossier_file
-from loaders.store import units_rows
+from store import db as store
+from store.db import units_rows
 
 from .conftest import db_state
 

@@ -9,8 +9,8 @@ import pytest
 
 from kpi import deadlines
 from kpi.deadlines import next_due, plan_start, reporting_deadline, reporting_deadlines, timeline, with_states
-from kpi.targets import plans
 from kpi.tasks import annotate
+from store.db import plans
 
 TODAY = date(2026, 11, 24)  # a Tuesday
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from loaders import store
 from loaders.dossiers import load_dossier_file
 from loaders.files import LoadError
+from store import db as store
 
 from .conftest import FIXTURES, TODAY, db_state
 

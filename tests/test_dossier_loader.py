@@ -187,7 +187,8 @@ def test_a_byte_that_is_not_utf8_past_the_sniffed_start_is_read_lossily(con, tmp
 def test_replacing_in_several_passes_gives_the_one_pass_result(tmp_path, monkeypatch, pass_rows):
     """A big re-upload matches the earlier versions in passes (batches.REPLACE_PASS_ROWS):
     the store ends exactly as with one pass."""
-    from loaders import batches, store
+    from loaders import batches
+    from store import db as store
 
     first = HEADER + "".join(f"D{i},16969,Trực tiếp,0{i}/09/2025,1{i}/09/2025,,Không\n" for i in range(1, 7))
     second = HEADER + "".join(f"D{i},16969,Trực tuyến,0{i}/10/2025,1{i}/10/2025,0{i}/10/2025,Có\n"
@@ -240,7 +241,7 @@ def test_a_unit_code_decides_and_its_name_is_the_fallback(con, tmp_path, monkeyp
 def test_rows_refused_while_writing_count_as_rejected_not_loaded(con, tmp_path):
     """Rows rejected while reading, repeats, and rows refused while writing (a dossier of a
     unit the uploader may not write) add up to the rows read, in the result and the batch."""
-    from loaders import accounts
+    from store import accounts
 
     write(tmp_path, "a.csv", "Mã hồ sơ,Mã xã,Ngày tiếp nhận\nV1,17611,01/09/2025\nV2,17611,02/09/2025\n")
     load_dossier_file(con, tmp_path / "a.csv", province="40", today=TODAY)

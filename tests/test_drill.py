@@ -84,7 +84,7 @@ def test_status_filter_and_paging(loaded):
 
 
 def test_rows_turn_into_conditions():
-    # The conditions come from the component declarations (kpi.components), no SQL parsed back.
+    # The conditions come from the component declarations (store.components), no SQL parsed back.
     assert drill.component_rows("received") == ("TRUE", "received_date")
     assert drill.component_rows("fully_online_known") == ("fully_online IS NOT NULL", "received_date")
     assert drill.component_rows("received_online") == ("channel = 'online'", "received_date")

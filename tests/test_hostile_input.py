@@ -29,7 +29,7 @@ from kpi.periods import parse
 from loaders import history
 from loaders.dossiers import load_dossier_file
 from loaders.files import LoadError
-from loaders.store import query_pl
+from store.db import query_pl
 
 from .conftest import TODAY, db_state
 
@@ -215,7 +215,7 @@ def _stored(con) -> list[tuple]:
 
 
 def test_windows_1258_export_loads_like_utf8_with_a_warning(con, tmp_path):
-    from loaders import store
+    from store import db as store
 
     text = csv_text(good_rows(30))
     content = cp1258(text)
@@ -233,7 +233,7 @@ def test_windows_1258_export_loads_like_utf8_with_a_warning(con, tmp_path):
 
 @pytest.mark.parametrize("encoding", ["utf-16-le+bom", "utf-16-be+bom", "utf-16-le", "utf-16-be", "utf-8-cr"])
 def test_other_encodings_and_line_ends_load_like_utf8(con, tmp_path, encoding):
-    from loaders import store
+    from store import db as store
 
     text = csv_text(good_rows(30), sep="\t" if encoding.startswith("utf-16") else ",")
     reference = store.connect(":memory:")
@@ -262,7 +262,7 @@ def test_excel_named_csv_and_csv_named_xlsx_load(con, tmp_path):
 
 _MEASURE = """
 import json, resource, sys, time
-from loaders import store
+from store import db as store
 from loaders.dossiers import load_dossier_file
 from loaders.files import LoadError
 con = store.connect(sys.argv[2])
@@ -446,8 +446,9 @@ def test_html_in_uploaded_names_is_never_rendered_as_html(tmp_path, monkeypatch)
     show uploaded text: render them with <script> in procedure, field and status names."""
     import streamlit as st
 
-    from loaders import accounts, store
     from loaders.tasks import load_tasks_file
+    from store import accounts
+    from store import db as store
     from tests.pages.conftest import app
     from ui.text import md
 

@@ -18,8 +18,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loaders import backup, parquet_store, sqlquote, store
 from loaders.dossiers import load_dossier_file
+from store import backup, lake, sqlquote
+from store import db as store
 
 from .conftest import TODAY
 
@@ -48,7 +49,7 @@ def test_lake_export_to_a_hostile_path_writes_only_the_literal_folder(con, fixtu
     load_dossier_file(con, fixtures / "golden.csv", province="40", today=TODAY)
     _with_user(con)
     out, leak = _payload_folder(tmp_path)
-    counts = parquet_store.export(con, out)
+    counts = lake.export(con, out)
     assert not leak.exists()
     files = _every_file(tmp_path)
     assert files and all(out in f.parents for f in files), sorted(map(str, files - {f for f in files
@@ -59,8 +60,8 @@ def test_lake_export_to_a_hostile_path_writes_only_the_literal_folder(con, fixtu
     for f in files:
         assert SECRET.encode() not in f.read_bytes(), f
     # and the lake reads back
-    lake = parquet_store.open_store(out)
-    assert lake.execute("SELECT count(*) FROM dossiers").fetchall() == [(10,)]
+    opened = lake.open_store(out)
+    assert opened.execute("SELECT count(*) FROM dossiers").fetchall() == [(10,)]
 
 
 def test_lake_export_cli_with_a_quote_in_the_path(fixtures, tmp_path):
@@ -70,7 +71,7 @@ def test_lake_export_cli_with_a_quote_in_the_path(fixtures, tmp_path):
     _with_user(con)
     con.close()
     out, leak = _payload_folder(tmp_path / "cli")
-    run = subprocess.run([sys.executable, "-m", "loaders.parquet_store", "export", "--db", str(db), "--out", str(out)],
+    run = subprocess.run([sys.executable, "-m", "store.lake", "export", "--db", str(db), "--out", str(out)],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert not leak.exists() and (out / "dossiers").is_dir() and not (out / "users.parquet").exists()
@@ -80,19 +81,19 @@ def test_lake_export_cli_with_a_quote_in_the_path(fixtures, tmp_path):
 def test_lake_export_refuses_control_characters_in_the_path(con, tmp_path):
     for bad in ("lake\nx", "lake\x00x", "lake\x1b[2Jx"):
         with pytest.raises(sqlquote.UnsafeSQLText, match="ký tự điều khiển"):
-            parquet_store.export(con, tmp_path / bad)
+            lake.export(con, tmp_path / bad)
     assert not list(tmp_path.iterdir())
 
 
 def test_open_store_ignores_foreign_files_in_the_lake(con, fixtures, tmp_path):
     load_dossier_file(con, fixtures / "golden.csv", province="40", today=TODAY)
     out = tmp_path / "la'ke"
-    parquet_store.export(con, out)
+    lake.export(con, out)
     # a file whose name is SQL is not turned into a view named by it
     (out / 'x AS SELECT 1; CREATE TABLE pwned AS SELECT 1; --"".parquet').write_bytes(
         (out / "units.parquet").read_bytes())
-    lake = parquet_store.open_store(out)
-    names = {r[0] for r in lake.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    opened = lake.open_store(out)
+    names = {r[0] for r in opened.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert "pwned" not in names and "dossiers" in names and "units" in names
 
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from kpi.engine import compute
 from kpi.periods import parse
-from loaders import store
 from loaders.dossiers import load_dossier_file
+from store import db as store
 
 COMMUNES = ["16969", "17611", "16681"]
 TODAY = date(2025, 12, 31)

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from kpi.engine import compute
 from kpi.periods import parse
-from loaders import store
 from loaders.dossiers import load_dossier_file
 from loaders.files import LoadError
+from store import db as store
 
 from .conftest import db_state
 

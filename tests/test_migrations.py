@@ -1,4 +1,4 @@
-"""Named migrations (loaders/migrations.py): a store of the previous release (commit a31ef3a,
+"""Named migrations (store/migrations.py): a store of the previous release (commit a31ef3a,
 its schema kept in tests/fixtures/store_a31ef3a.sql) opens with this code, is migrated, gives
 the same KPIs as the same files loaded fresh, and accepts new uploads; the monthly facts are
 rebuilt when the component declarations change."""
@@ -8,12 +8,12 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from kpi import components
-from kpi.components import FACT_KEYS, FACT_TABLES, Component
 from kpi.engine import compute
 from kpi.periods import parse
-from loaders import migrations, store
 from loaders.dossiers import load_dossier_file
+from store import components, migrations
+from store import db as store
+from store.components import FACT_KEYS, FACT_TABLES, Component
 
 from .conftest import FIXTURES, TODAY
 

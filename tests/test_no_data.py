@@ -25,10 +25,10 @@ from kpi import __main__ as kpi_cli
 from kpi import format as fmt
 from kpi.engine import compute
 from kpi.periods import parse
-from loaders import store
 from loaders.catalogue import load_catalogue_file
 from loaders.dossiers import load_dossier_file
 from reports import builder, excel, word
+from store import db as store
 from ui.widgets import card
 
 from .conftest import TODAY

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kpi.engine import compute
 from kpi.periods import parse
 from loaders.dossiers import load_dossier_file
-from loaders.parquet_store import export, open_store
+from store.lake import export, open_store
 
 from .conftest import TODAY
 

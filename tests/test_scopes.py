@@ -7,8 +7,9 @@ import json
 import pytest
 
 from kpi.__main__ import main as kpi_main
-from loaders import accounts, store
 from loaders.dossiers import load_dossier_file
+from store import accounts
+from store import db as store
 
 from .conftest import FIXTURES, TODAY
 

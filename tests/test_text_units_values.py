@@ -3,7 +3,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from loaders.text import fold, strip_diacritics
+from kpi.text import fold, strip_diacritics
 from loaders.units import UnitResolver
 from loaders.values import parse_channel, parse_datetime, parse_yes_no
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from loaders import accounts, store
 from loaders.batches import UndoError, undo_batch
 from loaders.dossiers import load_dossier_file
+from store import accounts
+from store import db as store
 
 from .conftest import FIXTURES, TODAY
 
@@ -169,7 +170,8 @@ def test_undo_in_a_fresh_process_removes_every_kind(tmp_path):
     con.close()
     script = (
         "import json, sys\n"
-        "from loaders import batches, store\n"
+        "from loaders import batches\n"
+        "from store import db as store\n"
         "kinds = ('loaders.catalogue', 'loaders.template', 'loaders.archive', 'loaders.tasks', 'loaders.sources')\n"
         "assert not [m for m in kinds if m in sys.modules], sys.modules.keys()\n"
         "con = store.connect(sys.argv[1])\n"

@@ -1,4 +1,4 @@
-"""Login gate for the pages: local accounts by default (loaders/accounts.py).
+"""Login gate for the pages: local accounts by default (store/accounts.py).
 
 A fresh store without accounts asks for the first admin account. Organisations with an
 OIDC provider can use Streamlit's own login instead: see README "Đăng nhập qua OIDC".
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from loaders import accounts
+from store import accounts
 from ui import data
 from ui.text import md
 

@@ -19,7 +19,7 @@ import streamlit as st
 
 from kpi import drill, engine, series, units
 from kpi.periods import parse
-from loaders import store
+from store import db as store
 
 
 @st.cache_resource(show_spinner=False)

@@ -9,7 +9,7 @@ from datetime import date
 import streamlit as st
 
 from kpi.periods import Period, PeriodError, latest_complete_month, parse
-from loaders import accounts
+from store import accounts
 from ui import data
 
 PERIOD_KINDS = {"month": "Tháng", "quarter": "Quý", "year": "Năm", "range": "Khoảng ngày"}

@@ -9,8 +9,9 @@ import openpyxl
 import pytest
 from selenium.webdriver.common.by import By
 
-from loaders import accounts, store
 from loaders.dossiers import load_dossier_file
+from store import accounts
+from store import db as store
 
 from .conftest import log_in, screenshot, wait_idle, wait_text
 

@@ -10,8 +10,9 @@ import zipfile
 import pytest
 from selenium.webdriver.common.by import By
 
-from loaders import accounts, store
 from loaders.dossiers import load_dossier_file
+from store import accounts
+from store import db as store
 
 from .conftest import log_in, screenshot, wait_idle, wait_text
 from .test_officer_flow import open_page, upload

@@ -1,13 +1,15 @@
 """Attacker's second look at the issue-13 fixes, through the pages: a province's admin
 (role admin, unit = the province) is scoped by accounts.visible_units on the admin page too:
 their accounts, their units' targets, their audit entries, the store-wide caps read-only (see
-tests/test_attack_review.py for the account-creation half, in loaders/accounts.create_user)."""
+tests/test_attack_review.py for the account-creation half, in store/accounts.create_user)."""
 
 from __future__ import annotations
 
 import pytest
 
-from loaders import accounts, limits, store
+from loaders import limits
+from store import accounts
+from store import db as store
 
 from .conftest import app, login
 

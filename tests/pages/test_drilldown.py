@@ -7,7 +7,7 @@ from datetime import date
 
 from kpi.engine import compute
 from kpi.periods import parse
-from loaders import store
+from store import db as store
 from ui.text import md
 
 from .conftest import TODAY, app

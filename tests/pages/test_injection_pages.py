@@ -15,9 +15,10 @@ import re
 
 import pytest
 
-from loaders import accounts, store
 from loaders.dossiers import load_dossier_file
 from loaders.tasks import load_tasks_file
+from store import accounts
+from store import db as store
 
 from .conftest import FIXTURES, app, login
 

@@ -9,7 +9,7 @@ from datetime import date
 from kpi.definitions import STATUS_LABELS
 from kpi.engine import compute
 from kpi.periods import parse
-from loaders import store
+from store import db as store
 
 from .conftest import TODAY, app
 
@@ -96,7 +96,7 @@ def test_empty_period_is_grey(golden_db):
 # they may view; the province total and the national map only where they may view the provinces.
 
 def people(db_path) -> dict[str, str]:
-    from loaders import accounts
+    from store import accounts
 
     from .conftest import login
 

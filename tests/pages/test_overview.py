@@ -7,7 +7,7 @@ from datetime import date
 from kpi import format as fmt
 from kpi.engine import compute
 from kpi.periods import parse
-from loaders import store
+from store import db as store
 
 from .conftest import ROOT, TODAY, app
 

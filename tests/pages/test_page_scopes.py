@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 from streamlit.testing.v1 import AppTest
 
-from loaders import accounts, store
+from store import accounts
+from store import db as store
 
 from .conftest import ROOT, app, login
 from .test_map import exports, people

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from loaders import store
 from loaders.dossiers import load_dossier_file
+from store import db as store
 
 from .conftest import FIXTURES, app
 

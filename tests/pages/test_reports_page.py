@@ -9,7 +9,7 @@ import pytest
 from kpi import format as fmt
 from kpi.engine import compute
 from kpi.periods import parse
-from loaders import store
+from store import db as store
 
 from .conftest import TODAY, app
 

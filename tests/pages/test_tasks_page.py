@@ -11,10 +11,10 @@ import pytest
 
 from kpi import deadlines
 from kpi import format as fmt
-from kpi.targets import plans
 from kpi.tasks import annotate, tasks_of
-from loaders import store
 from loaders.tasks import load_tasks_file
+from store import db as store
+from store.db import plans
 
 from .conftest import ROOT, TODAY, app
 

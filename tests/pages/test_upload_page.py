@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from loaders import accounts, store
+from store import accounts
+from store import db as store
 
 from .conftest import FIXTURES, ROOT, app
 

@@ -1,0 +1,43 @@
+"""The monthly fact tables, recomputed from the dossiers: for the (unit, month) cells a load
+or an undo touched, or all of them when the component declarations changed (store.migrations).
+Their columns come from store.components, written by name."""
+
+from __future__ import annotations
+
+import duckdb
+
+from store.components import FACT_KEYS, FACT_TABLES, fact_components
+
+
+def refresh_facts(con: duckdb.DuckDBPyConnection, everything: bool = False) -> None:
+    """Recompute the monthly facts of the (unit, month) cells listed in temp table `touched`
+    (dropped afterwards), or with `everything` all of them (the rebuild after the component
+    declarations changed, store.migrations). Columns are written by name, from store.components."""
+    if not everything:
+        con.execute("CREATE OR REPLACE TEMP TABLE touched_cells AS SELECT DISTINCT * FROM touched")
+    for table, date_col in FACT_TABLES.items():
+        comps = fact_components(table)
+        columns = ", ".join((*FACT_KEYS, *(c.name for c in comps)))
+        counts = ", ".join(f"{c.sql} AS {c.name}" for c in comps)
+        if everything:
+            con.execute(f"DELETE FROM {table}")
+            only = ""
+        else:
+            con.execute(
+                f"""DELETE FROM {table} f USING touched_cells t
+                    WHERE f.unit_code = t.unit_code AND f.month = t.month"""
+            )
+            only = f"""SEMI JOIN touched_cells t
+                  ON d.unit_code = t.unit_code AND date_trunc('month', d.{date_col})::DATE = t.month"""
+        con.execute(
+            f"""INSERT INTO {table} ({columns})
+                SELECT d.unit_code, d.province_code, date_trunc('month', d.{date_col})::DATE AS month,
+                       d.procedure_code, d.field, {counts}
+                FROM dossiers d
+                {only}
+                WHERE d.{date_col} IS NOT NULL
+                GROUP BY ALL"""
+        )
+    if not everything:
+        con.execute("DROP TABLE touched_cells")
+        con.execute("DROP TABLE touched")
