@@ -1,8 +1,8 @@
 """Targets from the plans' presets and how a value stands against them.
 
 Presets come from reference/plans/plans.json (one entry per plan, plus `national_02`
-for every unit) and are copied into the store's `targets` table, where an admin can
-edit them. A unit's target is its own, else (for rates) its province's, else the
+for every unit) and are copied into the store's `targets` table when a store is created
+(store.db.plans, store.db.seed_targets), where an admin can edit them. A unit's target is its own, else (for rates) its province's, else the
 national one. Among several targets for one KPI (archive: 30% by 2025, 100% by 2026)
 the one in force is the first whose deadline is on or after the period's end.
 """
