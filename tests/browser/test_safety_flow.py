@@ -4,68 +4,20 @@ and a fresh login (a reload starts a new session) the undo picker offers that up
 
 from __future__ import annotations
 
+import shutil
 import urllib.request
-import zipfile
 
 import pytest
 from selenium.webdriver.common.by import By
 
-from loaders.dossiers import load_dossier_file
-from store import accounts
 from store import db as store
 
 from .conftest import log_in, screenshot, wait_idle, wait_text
-from .test_officer_flow import open_page, upload
+from .test_officer_flow import open_page, prepare_db, upload  # noqa: F401 - prepare_db: the server fixture's store
 
 pytestmark = pytest.mark.browser
 FIXTURES = store.ROOT / "tests" / "fixtures"
 TODAY = "2025-11-15"
-
-
-def prepare_db(path):
-    con = store.connect(path)
-    load_dossier_file(con, FIXTURES / "golden.csv", province="40")
-    accounts.create_user(con, "canbo.nghiatho", "mat-khau-canbo", "officer", "16969", "Nguyễn Văn A")
-    con.close()
-
-
-def dimension_bomb(path) -> None:
-    """A 2 KB workbook whose sheet claims A1:XFD1048576 and has one cell at XFD1048576."""
-    parts = {
-        "[Content_Types].xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'),
-        "_rels/.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-            'officeDocument" Target="xl/workbook.xml"/></Relationships>'),
-        "xl/workbook.xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-            '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'),
-        "xl/_rels/workbook.xml.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-            'worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
-        "xl/worksheets/sheet1.xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-            '<dimension ref="A1:XFD1048576"/><sheetData>'
-            '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
-            '</sheetData></worksheet>'),
-    }
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in parts.items():
-            archive.writestr(name, text)
 
 
 def _healthy(url: str) -> bool:
@@ -74,8 +26,8 @@ def _healthy(url: str) -> bool:
 
 
 def test_crashing_workbook_is_refused_and_server_stays_up(server, browser, tmp_path):
-    bomb = tmp_path / "bao_cao.xlsx"
-    dimension_bomb(bomb)
+    bomb = tmp_path / "bao_cao.xlsx"   # 1.6 KB, declares A1:XFD1048576 with a cell at XFD1048576
+    shutil.copy(FIXTURES / "hostile" / "dimension_bomb.xlsx", bomb)
     log_in(browser, server["url"] + "/tai-len?tinh=40", "canbo.nghiatho", "mat-khau-canbo")
     open_page(browser, "Tải dữ liệu lên")
     wait_text(browser, "Tải dữ liệu lên")
