@@ -63,3 +63,33 @@ def test_crashing_workbook_is_refused_and_server_stays_up(server, browser, tmp_p
     screenshot(driver, "safety_2_undo_offers_latest")
     body = driver.find_element(By.TAG_NAME, "body").text
     assert "#2" in body and "messy.csv" in body
+
+
+def test_officer_cannot_take_over_or_see_another_commune(server, browser):
+    """Through the real server: the officer of Xã Nghĩa Thọ uploads rows that reuse Xã Vân
+    Tụ's dossier ids and rename a national procedure; those rows are refused with the reason,
+    nothing is replaced; the map shows their commune only, with no province total."""
+    driver = browser
+    driver.get(server["url"] + "/tai-len?tinh=40")
+    log_in(driver, server["url"] + "/tai-len?tinh=40", "canbo.nghiatho", "mat-khau-canbo")
+    open_page(driver, "Tải dữ liệu lên")
+    upload(driver, FIXTURES / "hostile" / "takeover_16969.csv")
+    wait_text(driver, "Dòng sẽ bị từ chối")
+    wait_idle(driver)
+    buttons = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Nạp vào kho dữ liệu"]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", buttons[-1])
+    buttons[-1].click()
+    wait_text(driver, "không thể chuyển hồ sơ sang Xã Nghĩa Thọ", timeout=60)
+    wait_idle(driver)
+    screenshot(driver, "safety_3_takeover_refused")
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert "1 dòng (thay thế 0" in body.replace("\\", "")
+    assert "đã thuộc Xã Vân Tụ" in body
+
+    open_page(driver, "Bản đồ")
+    wait_text(driver, "Bản đồ", timeout=60)
+    wait_idle(driver, timeout=60)
+    screenshot(driver, "safety_4_officer_map")
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert "chỉ được xem số liệu của các xã/phường" in body   # no national map for a commune officer
+    assert "Xã Vân Tụ" not in body and "Toàn tỉnh:" not in body
