@@ -123,6 +123,38 @@ def replace_dossiers(con: duckdb.DuckDBPyConnection, batch_id: int, *, id_label:
     return replaced
 
 
+# Why a row that would move a dossier away from a unit the uploader may not write is refused
+# (printf placeholders: column, dossier id, its unit, account, the file's unit); the write path
+# and the upload preview (`refused_moves`) both say it with this text.
+MOVE_REFUSED = ("Cột «%s»: mã hồ sơ «%s» đã thuộc %s; tài khoản «%s» không được ghi cho đơn vị đó "
+                "nên không thể chuyển hồ sơ sang %s")
+
+
+def refused_moves(con, rows, id_label: str) -> dict[str, str]:
+    """For the upload preview: of `rows` (a polars frame with dossier_id and unit_code, the
+    valid rows of a file), the dossier ids the write path would refuse for the acting user
+    (`_refuse_moves`), each with its reason. Empty for a system job."""
+    user = accounts.current_user()
+    if user is None or rows.is_empty():
+        return {}
+    con.register("preview_ids", rows.select("dossier_id", "unit_code"))
+    try:
+        moves = con.execute(
+            """SELECT p.dossier_id, d.unit_code, coalesce(o.full_name, d.unit_code), coalesce(n.full_name, p.unit_code)
+               FROM preview_ids p JOIN dossiers d ON d.dossier_id = p.dossier_id AND d.unit_code <> p.unit_code
+               LEFT JOIN units o ON o.code = d.unit_code LEFT JOIN units n ON n.code = p.unit_code""").fetchall()
+    finally:
+        con.unregister("preview_ids")
+    writable: dict[str, bool] = {}
+    refused = {}
+    for dossier_id, owner, owner_name, unit_name in moves:
+        if owner not in writable:
+            writable[owner] = accounts.can_write(con, user, owner)
+        if not writable[owner]:
+            refused[dossier_id] = MOVE_REFUSED % (id_label, dossier_id[:80], owner_name, user.username, unit_name)
+    return refused
+
+
 def _refuse_moves(con, b: int, id_label: str, raw: tuple[str, dict] | None) -> int:
     """Rows of batch `b` whose dossier is stored for a unit the acting user may not write
     (see replace_dossiers): rejected with their reason, their earlier versions left in
@@ -140,15 +172,13 @@ def _refuse_moves(con, b: int, id_label: str, raw: tuple[str, dict] | None) -> i
     con.execute(
         f"""INSERT INTO rejected_rows
             SELECT {b}, d.source_row, $label,
-                   'Cột «' || $label || '»: mã hồ sơ «' || left(d.dossier_id, 80) || '» đã thuộc '
-                   || coalesce(o.full_name, r.owner) || '; tài khoản «' || $user
-                   || '» không được ghi cho đơn vị đó nên không thể chuyển hồ sơ sang '
-                   || coalesce(n.full_name, d.unit_code),
+                   printf($reason, $label, left(d.dossier_id, 80), coalesce(o.full_name, r.owner), $user,
+                          coalesce(n.full_name, d.unit_code)),
                    {raw_sql}
             FROM refused r JOIN dossiers d ON d.batch_id = {b} AND d.dossier_id = r.dossier_id
             LEFT JOIN units o ON o.code = r.owner LEFT JOIN units n ON n.code = d.unit_code
             ORDER BY d.source_row""",
-        {"label": id_label, "user": user.username, **raw_params})
+        {"label": id_label, "user": user.username, "reason": MOVE_REFUSED, **raw_params})
     count = con.execute("SELECT count(*) FROM refused").fetchall()[0][0]
     con.execute(f"DELETE FROM dossier_history WHERE superseded_by = {b} AND dossier_id IN (SELECT dossier_id FROM refused)")
     con.execute(f"DELETE FROM dossiers WHERE batch_id = {b} AND dossier_id IN (SELECT dossier_id FROM refused)")

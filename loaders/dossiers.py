@@ -457,9 +457,23 @@ def _check_dossier_file(con, path: Path, province: str | None, name: str, mappin
             raise unreadable(name, exc) from None
         if frame.height == 0:
             raise _no_rows(name, table)
-        return table, fields, frame
+        return table, fields, _with_refused_moves(con, frame, fields)
     finally:
         _remove_temps(table)
+
+
+def _with_refused_moves(con, frame: pl.DataFrame, fields: dict[str, str]) -> pl.DataFrame:
+    """The preview also shows the rows the write path will refuse for the acting user because
+    their dossier belongs to a unit the user may not write (batches.refused_moves)."""
+    label = fields.get("dossier_id", FIELDS["dossier_id"][0])
+    refused = batches.refused_moves(con, frame.filter(pl.col("_reason").is_null()), label)
+    if not refused:
+        return frame
+    reason = pl.col("dossier_id").replace_strict(refused, default=None, return_dtype=pl.String)
+    return frame.with_columns(
+        pl.when(pl.col("_reason").is_null() & reason.is_not_null()).then(pl.lit(label))
+        .otherwise(pl.col("_column")).alias("_column"),
+        pl.coalesce(pl.col("_reason"), reason).alias("_reason"))
 
 
 def load_dossier_file(con: duckdb.DuckDBPyConnection, path: str | Path, province: str | None = None, *,

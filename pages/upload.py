@@ -108,45 +108,47 @@ with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX, ignore_cleanup_errors=Tru
             period = None
             try:
                 if kind == "dossiers":
-                    con = data.cursor()
-                    table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name)
-                    preset = history.find_preset(con, table.headers, user)
-                    if preset:
-                        table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name,
-                                                                  mapping=preset)
-                        st.caption("Đã áp dụng mẫu ánh xạ cột đã lưu cho bộ tiêu đề này.")
-                    st.markdown("**Ánh xạ cột** (sửa nếu hệ thống nhận sai):")
-                    by_header = {h: f for f, h in fields.items()}
-                    editor = st.data_editor(
-                        pl.DataFrame({"Cột trong tệp": table.headers,
-                                      "Trường dữ liệu": [_choice_of(by_header.get(h)) for h in table.headers]}),
-                        column_config={"Trường dữ liệu": st.column_config.SelectboxColumn(options=FIELD_CHOICES,
-                                                                                          required=True),
-                                       "Cột trong tệp": st.column_config.TextColumn(disabled=True)},
-                        hide_index=True, key=f"map_{index}_{path.stem}", width="stretch")
-                    edited = {row["Cột trong tệp"]: _field_of(row["Trường dữ liệu"]) for row in editor.iter_rows(named=True)}
-                    manual = {h: f for h, f in edited.items() if f}
-                    if manual != {h: f for f, h in fields.items()}:
-                        table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name,
-                                                                  mapping=manual)
-                        fields = match_headers(table.headers, manual)
-                    if st.button("Lưu ánh xạ này làm mẫu cho tháng sau", key=f"preset_{index}_{path.stem}"):
-                        try:
-                            history.save_preset(data.cursor(), table.headers, manual, upload.name, user or None)
-                            st.success("Đã lưu mẫu ánh xạ cột.")
-                        except accounts.AccessDenied as exc:
-                            st.error(md(str(exc)))
-                    bad = frame.filter(pl.col("_reason").is_not_null())
-                    c1, c2, c3 = st.columns(3)
-                    c1.metric("Số dòng đọc được", fmt.number(frame.height))
-                    c2.metric("Dòng hợp lệ", fmt.number(frame.height - bad.height))
-                    c3.metric("Dòng sẽ bị từ chối", fmt.number(bad.height))
-                    with st.expander("Xem trước 20 dòng đầu"):
-                        st.dataframe(table.frame.head(20).collect().drop("__row"), hide_index=True)
-                    if bad.height:
-                        st.markdown(f"**Các dòng sẽ bị từ chối** (hiển thị {min(bad.height, 50)}/{bad.height}):")
-                        widgets.plain_table(bad.select(pl.col("__row").alias("Dòng"), pl.col("_column").alias("Cột"),
-                                                       pl.col("_reason").alias("Lý do")).head(50))
+                    # as the account, so the preview also shows the rows the write check will refuse
+                    with accounts.acting_as(account):
+                        con = data.cursor()
+                        table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name)
+                        preset = history.find_preset(con, table.headers, user)
+                        if preset:
+                            table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name,
+                                                                      mapping=preset)
+                            st.caption("Đã áp dụng mẫu ánh xạ cột đã lưu cho bộ tiêu đề này.")
+                        st.markdown("**Ánh xạ cột** (sửa nếu hệ thống nhận sai):")
+                        by_header = {h: f for f, h in fields.items()}
+                        editor = st.data_editor(
+                            pl.DataFrame({"Cột trong tệp": table.headers,
+                                          "Trường dữ liệu": [_choice_of(by_header.get(h)) for h in table.headers]}),
+                            column_config={"Trường dữ liệu": st.column_config.SelectboxColumn(options=FIELD_CHOICES,
+                                                                                              required=True),
+                                           "Cột trong tệp": st.column_config.TextColumn(disabled=True)},
+                            hide_index=True, key=f"map_{index}_{path.stem}", width="stretch")
+                        edited = {row["Cột trong tệp"]: _field_of(row["Trường dữ liệu"]) for row in editor.iter_rows(named=True)}
+                        manual = {h: f for h, f in edited.items() if f}
+                        if manual != {h: f for f, h in fields.items()}:
+                            table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name,
+                                                                      mapping=manual)
+                            fields = match_headers(table.headers, manual)
+                        if st.button("Lưu ánh xạ này làm mẫu cho tháng sau", key=f"preset_{index}_{path.stem}"):
+                            try:
+                                history.save_preset(data.cursor(), table.headers, manual, upload.name, user or None)
+                                st.success("Đã lưu mẫu ánh xạ cột.")
+                            except accounts.AccessDenied as exc:
+                                st.error(md(str(exc)))
+                        bad = frame.filter(pl.col("_reason").is_not_null())
+                        c1, c2, c3 = st.columns(3)
+                        c1.metric("Số dòng đọc được", fmt.number(frame.height))
+                        c2.metric("Dòng hợp lệ", fmt.number(frame.height - bad.height))
+                        c3.metric("Dòng sẽ bị từ chối", fmt.number(bad.height))
+                        with st.expander("Xem trước 20 dòng đầu"):
+                            st.dataframe(table.frame.head(20).collect().drop("__row"), hide_index=True)
+                        if bad.height:
+                            st.markdown(f"**Các dòng sẽ bị từ chối** (hiển thị {min(bad.height, 50)}/{bad.height}):")
+                            widgets.plain_table(bad.select(pl.col("__row").alias("Dòng"), pl.col("_column").alias("Cột"),
+                                                           pl.col("_reason").alias("Lý do")).head(50))
                 elif kind == "template":
                     period = st.text_input("Kỳ báo cáo (nếu biểu mẫu không ghi, vd. 2025-10)", value="",
                                            key=f"period_{index}_{path.stem}") or None

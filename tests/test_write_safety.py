@@ -216,3 +216,24 @@ def test_upload_description_uses_vietnamese_numbers_and_no_raw_marks():
     text = describe(row)
     assert "12.345 dòng nạp" in text and "1.000 thay thế" in text and "0 từ chối" in text
     assert "09:05 03/10/2025" in text and "không có tên tệp" in text and "?" not in text
+
+
+def test_preview_shows_the_rows_the_write_check_will_refuse(con, people):
+    """The upload preview (check_dossier_file) said «0 rows will be rejected» for a file whose
+    rows the load then refused for belonging to another commune: it now gives the same rows
+    with the same reasons as the load, for the acting account only."""
+    import polars as pl
+
+    from loaders.dossiers import check_dossier_file
+
+    load_dossier_file(con, FIXTURES / "golden.csv", province=PROVINCE, today=TODAY)
+    with accounts.acting_as(people["officer"]):
+        _table, _fields, frame = check_dossier_file(con, HOSTILE / "takeover_16969.csv", PROVINCE, today=TODAY)
+        bad = frame.filter(pl.col("_reason").is_not_null())
+        loaded = load_dossier_file(con, HOSTILE / "takeover_16969.csv", province=PROVINCE, today=TODAY)
+    assert bad["__row"].to_list() == [r["row"] for r in loaded.rejected] == [2, 3]
+    assert bad["_column"].to_list() == ["Mã hồ sơ", "Mã hồ sơ"]
+    assert bad["_reason"].to_list() == [r["reason"] for r in loaded.rejected]
+    # A system job (no acting user) and an admin who may write both units: nothing refused.
+    _table, _fields, frame = check_dossier_file(con, HOSTILE / "takeover_16969.csv", PROVINCE, today=TODAY)
+    assert frame.filter(pl.col("_reason").is_not_null()).is_empty()

@@ -76,6 +76,8 @@ def test_officer_cannot_take_over_or_see_another_commune(server, browser):
     upload(driver, FIXTURES / "hostile" / "takeover_16969.csv")
     wait_text(driver, "Dòng sẽ bị từ chối")
     wait_idle(driver)
+    # The preview already names the rows the load will refuse.
+    assert "đã thuộc Xã Vân Tụ" in driver.find_element(By.TAG_NAME, "body").text
     buttons = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Nạp vào kho dữ liệu"]
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", buttons[-1])
     buttons[-1].click()
