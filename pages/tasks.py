@@ -14,8 +14,10 @@ import streamlit as st
 
 from kpi import deadlines
 from kpi import format as fmt
+from kpi import tasks_view as view
 from kpi.deadlines import STATE_COLORS, STATE_LABELS, STATES
-from kpi.tasks import NO_LEAD, PILLARS, SOON_DAYS, annotate, summary, tasks_of
+from kpi.tasks import NO_LEAD, SOON_DAYS, summary
+from kpi.tasks_view import pillar_order, short, short_unit
 from store.db import plans
 from ui import data, state, widgets
 from ui.text import html_text, md
@@ -34,7 +36,6 @@ table.tk-table th {background: #f0f3f6; text-align: left; padding: 6px 8px; bord
 table.tk-table td {padding: 6px 8px; border-bottom: 1px solid #d8dee4; vertical-align: top;}
 </style>
 """
-NO_PILLAR = "(Chưa phân loại)"
 GROUPS = {"pillar": "Trụ cột", "lead_unit": "Đơn vị chủ trì", "unit_name": "Xã/phường"}
 NOWRAP = "white-space:nowrap"
 CHART = {"displayModeBar": False}
@@ -42,38 +43,20 @@ CHART = {"displayModeBar": False}
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def load(data_version: tuple, unit: str, with_members: bool, today_iso: str) -> pl.DataFrame:
-    """The unit's current task list with due dates and states."""
-    frame = tasks_of(data.cursor(), unit, with_members)
-    if frame.height == 0:
-        return frame
-    frame = deadlines.with_states(annotate(frame, date.fromisoformat(today_iso)))
-    return frame.with_columns(pl.col("pillar").fill_null(NO_PILLAR))
+    """The unit's current task list with due dates and states (kpi.tasks_view.load)."""
+    return view.load(data.cursor(), unit, with_members, date.fromisoformat(today_iso))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def load_members(data_version: tuple, unit: str, today_iso: str) -> pl.DataFrame:
+    """A province's communes' task lists (kpi.tasks_view.members_of)."""
+    return view.members_of(data.cursor(), unit, date.fromisoformat(today_iso))
 
 
 # --- Small helpers ----------------------------------------------------------------------------
 
 def e(text) -> str:
     return html.escape("" if text is None else str(text))
-
-
-def short(text: str | None, n: int) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
-
-
-def short_unit(name: str) -> str:
-    """The name without its "Xã"/"Phường" word, for short labels."""
-    for word in ("Xã ", "Phường ", "Đặc khu "):
-        name = name.removeprefix(word)
-    return name
-
-
-def days_text() -> pl.Expr:
-    """'quá 12 ngày' / 'hôm nay' / 'còn 5 ngày'; empty for a done task or one without a date."""
-    days = pl.col("days_left")
-    return (pl.when(pl.col("done") | days.is_null()).then(pl.lit(""))
-            .when(days < 0).then(pl.format("quá {} ngày", -days))
-            .when(days == 0).then(pl.lit("hôm nay")).otherwise(pl.format("còn {} ngày", days)))
 
 
 def box(number: str, label: str, color: str, sub: str = "") -> str:
@@ -89,57 +72,12 @@ def html_table(headers: list[str], rows: list[list[tuple[str, str]]]) -> str:
     return f'<table class="tk-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def lead_units(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per (task, lead unit), as kpi.tasks.summary counts them ("A; B" leads twice)."""
-    return frame.with_columns(
-        pl.col("lead_unit").fill_null(NO_LEAD).str.split(";").list.eval(pl.element().str.strip_chars())
-        .alias("lead_unit")).explode("lead_unit").with_columns(
-        pl.when(pl.col("lead_unit") == "").then(pl.lit(NO_LEAD)).otherwise(pl.col("lead_unit")).alias("lead_unit"))
-
-
-def pillar_order(values: list[str]) -> list[str]:
-    """The plans' order of pillars (Thể chế, Hạ tầng, …), others after, unclassified last."""
-    known = list(PILLARS.values())
-    return sorted(values, key=lambda v: (known.index(v) if v in known else len(known), v == NO_PILLAR, v))
-
-
-def mean_progress(tasks: pl.DataFrame) -> float | None:
-    """Mean progress as kpi.tasks.summary computes it (one group of all tasks)."""
-    return summary(tasks.with_columns(pl.lit("*").alias("pillar")), by="pillar")["progress"][0]
-
-
-def by_lead(tasks: pl.DataFrame, multi: bool) -> pl.DataFrame:
-    """Per lead unit; across communes each commune's units stay apart ("Nghĩa Thọ · Công an xã")."""
-    if not multi:
-        return summary(tasks, by="lead_unit")
-    parts = []
-    for code in tasks["unit_code"].unique(maintain_order=True).to_list():
-        part = tasks.filter(pl.col("unit_code") == code)
-        parts.append(summary(part, by="lead_unit").with_columns(
-            pl.format("{} · {}", pl.lit(short_unit(part["unit_name"][0])), pl.col("lead_unit")).alias("lead_unit")))
-    return pl.concat(parts).sort(["overdue", "tasks"], descending=True, maintain_order=True)
-
-
-def summary_frame(table: pl.DataFrame, key: str, label: str) -> pl.DataFrame:
-    return table.select(pl.col(key).alias(label), pl.col("tasks").alias("Số nhiệm vụ"),
-                        pl.col("done").alias("Hoàn thành"), pl.col("overdue").alias("Quá hạn"),
-                        pl.col("due_soon").alias("Sắp đến hạn"), pl.col("ongoing").alias("Thường xuyên"),
-                        pl.col("no_deadline").alias("Chưa rõ thời hạn"),
-                        (pl.col("progress") / 100).alias("Tiến độ bình quân"))
-
-
 # --- Charts -----------------------------------------------------------------------------------
 
 def gantt(bars: pl.DataFrame, group: str, multi: bool, today: date) -> go.Figure:
     """Bars (kpi.deadlines.timeline) under bold group header rows, one y position per row."""
-    if group == "lead_unit":
-        bars = lead_units(bars)
-    groups = bars.group_by(group).len().sort(["len", group], descending=[True, False])[group].to_list()
-    if group == "pillar":
-        groups = pillar_order(groups)
     ticks, labels, rows, bands = [], [], [], []
-    for g in groups:
-        part = bars.filter(pl.col(group) == g).sort(["end", "unit_code", "source_row"])
+    for g, part in view.gantt_groups(bars, group):
         first = len(ticks)
         ticks.append(first)
         labels.append(f"<b>{e(short(g, 60))}</b> ({part.height})")
@@ -234,11 +172,10 @@ def progress_chart(table: pl.DataFrame, key: str, order: list[str] | None = None
 
 def reporting_section(units: dict[str, str], multi: bool, today: date, stem: str, scope_name: str) -> None:
     """The next due date of each reporting rule of the plans of `units` (code -> name)."""
-    plan_of_unit = {p["unit_code"]: p for p in plans() if p.get("unit_code")}
-    rows = [(code, r) for code in units for r in deadlines.reporting_deadlines(plan_of_unit.get(code), today)]
+    rows, has_plan = view.reporting(units, plans(), today)
     st.subheader("Thời hạn báo cáo theo kế hoạch")
     if not rows:
-        known = multi or any(code in plan_of_unit for code in units)
+        known = multi or has_plan
         st.caption("Kế hoạch không quy định thời hạn báo cáo." if known else
                    f"Chưa có thông tin kế hoạch của {scope_name} nên chưa có thời hạn báo cáo.")
         return
@@ -251,35 +188,29 @@ def reporting_section(units: dict[str, str], multi: bool, today: date, stem: str
             (r.what, ""), (r.rule_label, NOWRAP), (fmt.day(r.due) if r.due else "—", flag), (r.days_text, flag)])
     headers = (["Đơn vị"] if multi else []) + ["Báo cáo", "Quy định", "Hạn tiếp theo", "Còn lại"]
     st.markdown(html_table(headers, table_rows), unsafe_allow_html=True)
-    frame = pl.DataFrame([{**({"Đơn vị": units[c]} if multi else {}), "Báo cáo": r.what, "Quy định": r.rule_label,
-                           "Hạn tiếp theo": r.due, "Số ngày còn lại": r.days_left, "Ghi chú": r.days_text}
-                          for c, r in rows])
-    widgets.excel_button(frame, f"thoi_han_bao_cao_{stem}", "Tải thời hạn báo cáo (Excel)",
-                         title=f"Thời hạn báo cáo — {scope_name}", key="tk_xlsx_reporting")
+    widgets.excel_button(view.reporting_excel(units, rows, multi), f"thoi_han_bao_cao_{stem}",
+                         "Tải thời hạn báo cáo (Excel)", title=f"Thời hạn báo cáo — {scope_name}",
+                         key="tk_xlsx_reporting")
 
 
 def attention_section(tasks: pl.DataFrame, multi: bool, today: date, stem: str, scope_name: str) -> None:
     """Big numbers, then the overdue and due-soon tasks, soonest (most overdue) first."""
-    count = {key: int((tasks["state"] == key).sum()) for key, _, _ in STATES}
-    ongoing = int((tasks["deadline_kind"] == "ongoing").sum())
-    undated = int((tasks["deadline_kind"] == "unknown").sum())
-    progress = mean_progress(tasks)
+    n = view.counts(tasks)
     st.markdown('<div class="tk-boxes">' + "".join([
-        box(fmt.number(count["overdue"]), "Nhiệm vụ quá hạn", STATE_COLORS["overdue"], "chưa hoàn thành, đã qua hạn"),
-        box(fmt.number(count["due_soon"]), f"Sắp đến hạn ({SOON_DAYS} ngày)", STATE_COLORS["due_soon"],
+        box(fmt.number(n.overdue), "Nhiệm vụ quá hạn", STATE_COLORS["overdue"], "chưa hoàn thành, đã qua hạn"),
+        box(fmt.number(n.due_soon), f"Sắp đến hạn ({SOON_DAYS} ngày)", STATE_COLORS["due_soon"],
             f"hạn đến {fmt.day(today + timedelta(days=SOON_DAYS))}"),
-        box(f"{fmt.number(count['done'])}/{fmt.number(tasks.height)}", "Đã hoàn thành", STATE_COLORS["done"],
-            f"tiến độ bình quân {fmt.percent(progress / 100 if progress is not None else None, 0)}"),
-        box(fmt.number(count["in_progress"] + count["not_started"]), "Đang làm / chưa bắt đầu",
+        box(f"{fmt.number(n.done)}/{fmt.number(n.total)}", "Đã hoàn thành", STATE_COLORS["done"],
+            f"tiến độ bình quân {fmt.percent(n.progress / 100 if n.progress is not None else None, 0)}"),
+        box(fmt.number(n.in_progress + n.not_started), "Đang làm / chưa bắt đầu",
             STATE_COLORS["in_progress"],
-            f"{count['in_progress']} đang thực hiện · {count['not_started']} chưa bắt đầu"),
-        box(fmt.number(ongoing), "Nhiệm vụ thường xuyên", "#6e7781",
-            f"{undated} nhiệm vụ chưa rõ thời hạn" if undated else "không có hạn cụ thể"),
+            f"{n.in_progress} đang thực hiện · {n.not_started} chưa bắt đầu"),
+        box(fmt.number(n.ongoing), "Nhiệm vụ thường xuyên", "#6e7781",
+            f"{n.undated} nhiệm vụ chưa rõ thời hạn" if n.undated else "không có hạn cụ thể"),
     ]) + "</div>", unsafe_allow_html=True)
 
     st.subheader("Nhiệm vụ quá hạn và sắp đến hạn")
-    attention = (tasks.filter(pl.col("overdue") | pl.col("due_soon"))
-                 .sort(["days_left", "unit_code", "source_row"]).with_columns(days_text().alias("left")))
+    attention = view.attention(tasks)
     if attention.height == 0:
         st.success(f"Không có nhiệm vụ quá hạn hay đến hạn trong {SOON_DAYS} ngày tới.")
         return
@@ -292,19 +223,12 @@ def attention_section(tasks: pl.DataFrame, multi: bool, today: date, stem: str, 
                                                "Tiến độ"]
     st.markdown(html_table(headers, rows), unsafe_allow_html=True)
     widgets.excel_button(
-        attention.select(*([pl.col("unit_name").alias("Đơn vị")] if multi else []), pl.col("task_no").alias("STT"),
-                         pl.col("task").alias("Nhiệm vụ"), pl.col("lead_unit").alias("Đơn vị chủ trì"),
-                         pl.col("deadline").alias("Thời hạn ghi trong kế hoạch"), pl.col("due_date").alias("Hạn"),
-                         pl.col("days_left").alias("Số ngày còn lại"),
-                         pl.col("state").replace_strict(STATE_LABELS).alias("Tình trạng"),
-                         pl.col("progress").alias("Tiến độ (%)")),
-        f"nhiem_vu_qua_han_{stem}", "Tải danh sách cần chú ý (Excel)",
+        view.attention_excel(attention, multi), f"nhiem_vu_qua_han_{stem}", "Tải danh sách cần chú ý (Excel)",
         title=f"Nhiệm vụ quá hạn và sắp đến hạn — {scope_name} — ngày {fmt.day(today)}", key="tk_xlsx_attention")
 
 
 def timeline_section(tasks: pl.DataFrame, multi: bool, today: date, stem: str) -> None:
-    starts = {p["slug"]: deadlines.plan_start(p) for p in plans()}
-    bars = deadlines.timeline(tasks, starts, today)
+    bars = view.bars(tasks, plans(), today)
     st.subheader("Tiến độ theo thời gian")
     if bars.height:
         options = ["pillar", "lead_unit"] + (["unit_name"] if multi else [])
@@ -314,16 +238,11 @@ def timeline_section(tasks: pl.DataFrame, multi: bool, today: date, stem: str) -
                    f"«Thường xuyên →» là nhiệm vụ không có hạn cụ thể, vẽ đến hết 31/12/{today.year}. "
                    "Đường đỏ: hôm nay.")
         st.plotly_chart(gantt(bars, group, multi, today), width="stretch", config=CHART)
-    undated = tasks.filter(pl.col("deadline_kind") == "unknown")
+    undated = view.undated(tasks, multi)
     if undated.height:
         st.markdown(f"**Nhiệm vụ chưa rõ thời hạn ({undated.height})** — không vẽ trên biểu đồ "
                     "(có trong tệp Excel danh sách nhiệm vụ bên dưới)")
-        st.dataframe(undated.select(
-            *([pl.col("unit_name").alias("Đơn vị")] if multi else []), pl.col("task_no").alias("STT"),
-            pl.col("task").alias("Nhiệm vụ"), pl.col("pillar").alias("Trụ cột"),
-            pl.col("lead_unit").fill_null(NO_LEAD).alias("Đơn vị chủ trì"),
-            pl.col("state").replace_strict(STATE_LABELS).alias("Tình trạng"),
-            pl.col("progress").alias("Tiến độ (%)"), pl.col("note").alias("Ghi chú")), hide_index=True, width="stretch")
+        st.dataframe(undated, hide_index=True, width="stretch")
 
 
 def progress_section(tasks: pl.DataFrame, multi: bool, today: date, stem: str, scope_name: str) -> None:
@@ -331,20 +250,20 @@ def progress_section(tasks: pl.DataFrame, multi: bool, today: date, stem: str, s
     st.caption("Thanh: tiến độ bình quân (%) do đơn vị báo cáo (nhiệm vụ hoàn thành không ghi tiến độ tính 100%). "
                "Đỏ: có nhiệm vụ quá hạn · xanh lá: đã hoàn thành hết · xanh dương: đang thực hiện.")
     per_pillar = summary(tasks, by="pillar")
-    per_lead = by_lead(tasks, multi)
+    per_lead = view.by_lead(tasks, multi)
     left, right = st.columns([2, 3])
     with left:
         st.markdown("**Theo trụ cột**")
         st.plotly_chart(progress_chart(per_pillar, "pillar", pillar_order(per_pillar["pillar"].to_list())),
                         width="stretch", config=CHART)
-        widgets.excel_button(summary_frame(per_pillar, "pillar", "Trụ cột"), f"{stem}_theo_tru_cot",
+        widgets.excel_button(view.summary_frame(per_pillar, "pillar", "Trụ cột"), f"{stem}_theo_tru_cot",
                              "Tải theo trụ cột (Excel)", percent_columns={"Tiến độ bình quân"},
                              title=f"Tiến độ nhiệm vụ theo trụ cột — {scope_name} — ngày {fmt.day(today)}",
                              key="tk_xlsx_pillar")
     with right:
         st.markdown("**Theo đơn vị chủ trì**")
         st.plotly_chart(progress_chart(per_lead, "lead_unit"), width="stretch", config=CHART)
-        widgets.excel_button(summary_frame(per_lead, "lead_unit", "Đơn vị chủ trì"), f"{stem}_theo_don_vi",
+        widgets.excel_button(view.summary_frame(per_lead, "lead_unit", "Đơn vị chủ trì"), f"{stem}_theo_don_vi",
                              "Tải theo đơn vị chủ trì (Excel)", percent_columns={"Tiến độ bình quân"},
                              title=f"Tiến độ nhiệm vụ theo đơn vị chủ trì — {scope_name} — ngày {fmt.day(today)}",
                              key="tk_xlsx_lead")
@@ -353,34 +272,16 @@ def progress_section(tasks: pl.DataFrame, multi: bool, today: date, stem: str, s
 def table_section(tasks: pl.DataFrame, multi: bool, today: date, stem: str, scope_name: str) -> None:
     """Every task, filtered by pillar, lead unit and state, with its Excel file."""
     st.subheader("Danh sách nhiệm vụ")
-    leads = lead_units(tasks)
+    pillars, leads = view.filter_options(tasks)
     f1, f2, f3 = st.columns([2, 3, 2])
-    pick_pillar = f1.multiselect("Trụ cột", pillar_order(tasks["pillar"].unique().to_list()),
-                                 key=f"tk_f_pillar_{stem}", placeholder="Tất cả")
-    pick_lead = f2.multiselect("Đơn vị chủ trì", sorted(leads["lead_unit"].unique().to_list()),
-                               key=f"tk_f_lead_{stem}", placeholder="Tất cả")
+    pick_pillar = f1.multiselect("Trụ cột", pillars, key=f"tk_f_pillar_{stem}", placeholder="Tất cả")
+    pick_lead = f2.multiselect("Đơn vị chủ trì", leads, key=f"tk_f_lead_{stem}", placeholder="Tất cả")
     pick_state = f3.multiselect("Tình trạng", [k for k, _, _ in STATES], format_func=STATE_LABELS.get,
                                 key=f"tk_f_state_{stem}", placeholder="Tất cả")
-    shown = tasks
-    if pick_pillar:
-        shown = shown.filter(pl.col("pillar").is_in(pick_pillar))
-    if pick_lead:
-        keep = leads.filter(pl.col("lead_unit").is_in(pick_lead)).select("unit_code", "source_row").unique()
-        shown = shown.join(keep, on=["unit_code", "source_row"], how="semi")
-    if pick_state:
-        shown = shown.filter(pl.col("state").is_in(pick_state))
-    shown = shown.sort(["unit_code", "source_row"])
-    unit = [pl.col("unit_name").alias("Đơn vị")] if multi else []
-    state_label = pl.col("state").replace_strict(STATE_LABELS).alias("Tình trạng")
-    view = shown.select(
-        *unit, pl.col("task_no").alias("STT"), pl.col("task").alias("Nhiệm vụ"), pl.col("pillar").alias("Trụ cột"),
-        pl.col("lead_unit").fill_null(NO_LEAD).alias("Đơn vị chủ trì"),
-        pl.col("deadline").fill_null("").alias("Thời hạn"),
-        pl.col("due_date").dt.strftime("%d/%m/%Y").fill_null("").alias("Hạn"), days_text().alias("Còn lại"),
-        state_label, pl.col("progress").alias("Tiến độ"), pl.col("status").fill_null("").alias("Trạng thái báo cáo"),
-        pl.col("partners").fill_null("").alias("Đơn vị phối hợp"), pl.col("note").fill_null("").alias("Ghi chú"))
-    st.caption(f"{fmt.number(view.height)}/{fmt.number(tasks.height)} nhiệm vụ")
-    st.dataframe(view, hide_index=True, width="stretch", height=min(35 * view.height + 40, 640), column_config={
+    shown = view.filtered(tasks, pick_pillar, pick_lead, pick_state)
+    table = view.table_view(shown, multi)
+    st.caption(f"{fmt.number(table.height)}/{fmt.number(tasks.height)} nhiệm vụ")
+    st.dataframe(table, hide_index=True, width="stretch", height=min(35 * table.height + 40, 640), column_config={
         "STT": st.column_config.TextColumn(width=45),
         "Nhiệm vụ": st.column_config.TextColumn(width="large"),
         "Trụ cột": st.column_config.TextColumn(width=130),
@@ -389,14 +290,7 @@ def table_section(tasks: pl.DataFrame, multi: bool, today: date, stem: str, scop
         "Tình trạng": st.column_config.TextColumn(width=150),
         "Tiến độ": st.column_config.NumberColumn(format="%.0f%%", width=70),
     })
-    excel = shown.select(
-        *unit, pl.col("task_no").alias("STT"), pl.col("task").alias("Nhiệm vụ"), pl.col("pillar").alias("Trụ cột"),
-        pl.col("lead_unit").alias("Đơn vị chủ trì"), pl.col("partners").alias("Đơn vị phối hợp"),
-        pl.col("deadline").alias("Thời hạn ghi trong kế hoạch"), pl.col("due_date").alias("Hạn"),
-        pl.when(~pl.col("done")).then(pl.col("days_left")).alias("Số ngày còn lại"), state_label,
-        pl.col("status").alias("Trạng thái báo cáo"), pl.col("progress").alias("Tiến độ (%)"),
-        pl.col("note").alias("Ghi chú"))
-    widgets.excel_button(excel, f"nhiem_vu_{stem}", "Tải danh sách nhiệm vụ (Excel)",
+    widgets.excel_button(view.table_excel(shown, multi), f"nhiem_vu_{stem}", "Tải danh sách nhiệm vụ (Excel)",
                          title=f"Nhiệm vụ — {scope_name} — tình trạng ngày {fmt.day(today)}", key="tk_xlsx_all")
 
 
@@ -415,17 +309,11 @@ st.caption(f"Tình trạng tính đến hôm nay {fmt.day(today)} (không phụ 
 own = load(version, sel.unit, False, today.isoformat())
 members = pl.DataFrame()
 if sel.is_province:
-    members = load(version, sel.unit, True, today.isoformat())
-    members = members.filter(pl.col("unit_code") != sel.unit) if members.height else members
+    members = load_members(version, sel.unit, today.isoformat())
 
 scope = "own"
 if members.height:
-    labels = {
-        "own": f"Kế hoạch của tỉnh ({own.height} nhiệm vụ"
-               + (f", {int(own['overdue'].sum())} quá hạn)" if own.height else ")"),
-        "members": f"Các xã/phường có danh sách ({members['unit_code'].n_unique()} đơn vị, {members.height} "
-                   f"nhiệm vụ, {int(members['overdue'].sum())} quá hạn)",
-    }
+    labels = view.scope_labels(own, members)
     scope = st.radio("Xem nhiệm vụ của", list(labels), format_func=labels.get, horizontal=True,
                      index=0 if own.height else 1, key=f"tk_scope_{sel.unit}")
 multi = scope == "members"
