@@ -12,19 +12,14 @@ import polars as pl
 import streamlit as st
 
 from kpi import drill
+from kpi import drill_view as view
 from kpi import format as fmt
 from kpi.definitions import KPIS
+from kpi.drill_view import BY, BY_LABELS, FLAG_HELP, MAIN_KPIS, PAGE_SIZE, SHORT, WIDTHS
 from ui import data, state, widgets
 from ui.text import md
 
-# The table's columns: every KPI declared with a short header (kpi.definitions), in its order.
-MAIN_KPIS = [k for k, d in KPIS.items() if d.short]
-SHORT = {k: KPIS[k].short for k in MAIN_KPIS}
-PAGE_SIZE = 500
 EXPORT_LIMIT = 100_000
-BY = {"xa": "unit_code", "linh_vuc": "field", "tthc": "procedure_code"}
-BY_LABELS = {"unit_code": "Xã/phường", "field": "Lĩnh vực", "procedure_code": "Thủ tục"}
-NO_FIELD = "(Không ghi lĩnh vực)"
 
 widgets.page_style()
 sel = state.sidebar()
@@ -95,30 +90,26 @@ st.title(f"Phân tích chi tiết — {md(sel.unit_name)}")
 st.caption(f"{sel.period.vi()} · số liệu tính đến {fmt.day(sel.period.as_of(sel.today))} · "
            "đường dẫn của trang giữ nguyên vị trí và bộ lọc, có thể gửi cho người khác.")
 
-# (our label, the name from the data or the URL, action); only the name is escaped for Markdown
-crumbs = [("", sel.province_name, lambda: to_unit(sel.province))]
-if not sel.is_province:
-    crumbs.append(("", sel.unit_name, lambda: to_unit(sel.unit)))
-if field:
-    crumbs.append(("Lĩnh vực: ", field, lambda: go(tthc=None, theo=None)))
-if procedure:
-    crumbs.append(("Thủ tục: ", procedure_label, None))
+# Our label and the name from the data or the URL; only the name is escaped for Markdown.
+crumbs = view.crumbs(sel.province_name, sel.unit_name, sel.is_province, field, procedure_label)
+CRUMB_ACTIONS = {"province": lambda: to_unit(sel.province), "unit": lambda: to_unit(sel.unit),
+                 "field": lambda: go(tthc=None, theo=None)}
 with st.container(horizontal=True, vertical_alignment="center", gap="small"):
     st.markdown(":material/account_tree: **Vị trí:**")
-    for i, (prefix, name, action) in enumerate(crumbs):
+    for i, crumb in enumerate(crumbs):
         if i:
             st.markdown("›")
         if i == len(crumbs) - 1:
-            st.markdown(f"**{prefix}{md(name)}**")
+            st.markdown(f"**{crumb.prefix}{md(crumb.name)}**")
         else:
-            st.button(f"{prefix}{md(name)}", key=f"crumb_{i}", type="tertiary", on_click=action,
-                      help="Quay lại cấp này")
+            st.button(f"{crumb.prefix}{md(crumb.name)}", key=f"crumb_{i}", type="tertiary",
+                      on_click=CRUMB_ACTIONS.get(crumb.target), help="Quay lại cấp này")
 
 # --- Filters (engine filters: field, procedure, channel) -------------------------------------------
 fields = data.drill_choices(version, sel.unit, "field")
 procedures = data.drill_choices(version, sel.unit, "procedure_code", field)
-field_options = [None] + [v for v, _ in fields] + ([field] if field and field not in dict(fields) else [])
-procedure_names = dict(procedures) | ({procedure: procedure_label} if procedure else {})
+field_options = view.field_options(fields, field)
+procedure_names = view.procedure_names(procedures, procedure, procedure_label)
 procedure_options = [None] + list(procedure_names)
 c1, c2, c3 = st.columns([2, 3, 1.3])
 c1.selectbox("Lĩnh vực", field_options, index=field_options.index(field), key=f"f_field_{field}",
@@ -134,9 +125,8 @@ c3.selectbox("Kênh nộp", channels, index=channels.index(channel), key=f"f_cha
 
 # --- The selection's own figures --------------------------------------------------------------------
 own = {r["kpi"]: r for r in data.kpis(version, sel.period.label, sel.unit, None, today_iso, filters)}
-if not own["received"]["value"] and not own["overdue_open"]["value"] and all(
-        own[k]["value"] is None for k in MAIN_KPIS if KPIS[k].kind == "rate"):
-    what = " › ".join(prefix + name for prefix, name, _ in crumbs)  # plain text: empty_state escapes it
+if view.no_dossiers(own):
+    what = view.crumbs_text(crumbs)  # plain text: empty_state escapes it
     widgets.empty_state(
         f"Chưa có hồ sơ của {what} cho {sel.period.vi().lower()}"
         + (f" (kênh {drill.CHANNEL_LABELS[channel].lower()})" if channel else "") + ".",
@@ -149,13 +139,13 @@ for col, kid in zip(cols, MAIN_KPIS, strict=True):
     col.markdown(widgets.card(own[kid]), unsafe_allow_html=True)
 
 # --- Children of this position -----------------------------------------------------------------------
-dims = ((["unit_code"] if sel.is_province else []) + ([] if field or procedure else ["field"])
-        + ([] if procedure else ["procedure_code"]))
+dims = view.dimensions(sel.is_province, field, procedure)
 
 
 def children(dim: str) -> tuple[pl.DataFrame, int]:
     """KPI rows of the children along `dim` that count at least one dossier (with names), and
     how many were left out for having none in the period."""
+    names = None
     if dim == "unit_code":
         values = sel.only_visible(data.kpis(version, sel.period.label, sel.unit, "commune", today_iso, filters))
         frame = drill.kpi_frame_from_values(values, MAIN_KPIS, skip=sel.province)
@@ -164,39 +154,17 @@ def children(dim: str) -> tuple[pl.DataFrame, int]:
         if own_counts.height:  # dossiers of the province's own departments
             frame = pl.concat([frame, drill.kpi_frame(own_counts, "unit_code", sel.period, MAIN_KPIS)])
         names = dict(data.communes(version, sel.province)) | {sel.province: f"{sel.province_name} (cấp tỉnh)"}
-        named = pl.col("key").replace_strict(names, default=pl.col("key"))
     else:
         counts = data.breakdown(version, sel.period.label, sel.unit, dim, today_iso, filters)
         frame = drill.kpi_frame(counts, dim, sel.period, MAIN_KPIS)
-        if dim == "field":
-            named = pl.col("key").fill_null(NO_FIELD)
-        else:
-            names = {code: data.procedure_info(version, code)[0].removeprefix(code).strip() or code
-                     for code in frame["key"].drop_nulls().to_list()}
-            named = pl.col("key").replace_strict(names, default="(Không ghi mã thủ tục)")
-    kept = frame.filter(pl.sum_horizontal(pl.col("^.*__(num|den)$").fill_null(0)) > 0)
-    return kept.with_columns(named.alias("name")), frame.height - kept.height
-
-
-def cell(frame: pl.DataFrame, kid: str) -> pl.Series:
-    """'66,7% (2/3)' for a rate, '1.234' for a count: the value and where it comes from.
-    Formatted in Python over the table's few rows: a Python function inside a polars
-    expression (map_elements) deadlocked the server when several sessions drew this table at
-    once (polars' workers waiting for the GIL that another session's thread held while
-    waiting for those workers)."""
-    defn = KPIS[kid]
-    rows = frame.select(kid, f"{kid}__num", f"{kid}__den").rows()
-    if defn.denominator is None or defn.kind != "rate":
-        texts = [defn.format(v) for v, _num, _den in rows]
-    else:
-        texts = [defn.format(v) if v is None else f"{defn.format(v)} ({fmt.number(num)}/{fmt.number(den)})"
-                 for v, num, den in rows]
-    return pl.Series(SHORT[kid], texts, dtype=pl.String)
+        if dim == "procedure_code":
+            names = view.procedure_short_names({code: data.procedure_info(version, code)[0]
+                                                for code in frame["key"].drop_nulls().to_list()})
+    return view.named_children(frame, dim, names)
 
 
 if dims:
-    by_param = param("theo", BY)
-    dim = BY[by_param] if by_param and BY[by_param] in dims else dims[0]
+    dim = view.pick_dimension(dims, param("theo", BY))
     head, choose, sorter = st.columns([2, 2, 2], vertical_alignment="bottom")
     head.subheader(f"Theo {BY_LABELS[dim].lower()}")
     if len(dims) > 1:
@@ -204,20 +172,10 @@ if dims:
         choose.radio("Phân tích theo", dims, index=dims.index(dim), horizontal=True, key=f"by_{dim}",
                      format_func=BY_LABELS.get, on_change=lambda: go(theo=inverse[picked(f"by_{dim}")]))
     frame, without = children(dim)
-    sort_options = ["received", "full_online_rate", "online_submission_rate", "e_result_rate", "on_time_rate",
-                    "overdue_open", "name"]
-    sort_by = sorter.selectbox("Sắp xếp theo", sort_options, key="dd_sort",
-                           format_func=lambda k: "Tên" if k == "name" else
-                           f"{SHORT[k]} ({'thấp → cao' if KPIS[k].kind == 'rate' else 'nhiều → ít'})")
-    descending = sort_by in ("received", "overdue_open")
-    order = [sort_by] if sort_by == "name" else [sort_by, "name"]
-    frame = frame.sort(order, descending=[descending, False][:len(order)], nulls_last=True)
+    sort_by = sorter.selectbox("Sắp xếp theo", view.SORT_OPTIONS, key="dd_sort", format_func=view.sort_label)
+    frame = view.sort_children(frame, sort_by)
     label = BY_LABELS[dim]
-    shown = frame.select(
-        pl.col("key").fill_null("").alias("Mã"), pl.col("name").alias(label),
-        *[cell(frame, k) for k in MAIN_KPIS])
-    if dim == "field":
-        shown = shown.drop("Mã")
+    shown = view.children_table(frame, dim)
     keys = frame["key"].to_list()
     table_key = f"dd_children_{dim}_{sel.unit}_{field}_{procedure}_{channel}_{sort_by}"
 
@@ -226,7 +184,7 @@ if dims:
         if rows:
             go_down(dim, keys[rows[0]])
 
-    from_reports = (own["received"]["numerator"] or 0) - int(frame["received__num"].fill_null(0).sum())
+    from_reports = view.from_reports(own["received"]["numerator"], frame)
     if dim != "unit_code" and from_reports > 0:
         st.info(f"{fmt.number(from_reports)} hồ sơ tiếp nhận lấy từ báo cáo tổng hợp (biểu 06a/07a) không chia "
                 f"được theo {BY_LABELS[dim].lower()}; bảng dưới chỉ tính từ danh sách hồ sơ chi tiết.",
@@ -247,22 +205,17 @@ if dims:
         d1.selectbox(f"Xem chi tiết {label.lower()}", navigable, index=None, key=go_key, format_func=names.get,
                      placeholder=f"Chọn {label.lower()} để đi xuống một cấp…",
                      on_change=lambda: go_down(dim, picked(go_key)))
-        export = frame.select(
-            pl.col("key").alias("Mã"), pl.col("name").alias(label),
-            *[c for k in MAIN_KPIS for c in (
-                [pl.col(k).alias(SHORT[k]), pl.col(f"{k}__num").cast(pl.Int64).alias(f"{SHORT[k]}: tử số"),
-                 pl.col(f"{k}__den").cast(pl.Int64).alias(f"{SHORT[k]}: mẫu số")] if KPIS[k].kind == "rate"
-                else [pl.col(k).cast(pl.Int64).alias(SHORT[k])])])
+        export = view.children_export(frame, dim)
         with d2:
             widgets.excel_button(export, f"chi_tiet_{sel.unit}_{dim}_{sel.period.label}", "Tải bảng (Excel)",
-                                 percent_columns={SHORT[k] for k in MAIN_KPIS if KPIS[k].kind == "rate"},
+                                 percent_columns=view.percent_columns(),
                                  title=f"{sel.unit_name} — theo {label.lower()} — {sel.period.vi()}",
                                  key=f"xlsx_children_{dim}")
 
 # --- The dossiers behind the figures ------------------------------------------------------------------
 st.subheader("Danh sách hồ sơ")
 statuses = data.dossier_statuses(version, sel.period.label, sel.unit, today_iso, filters)
-status_options = [None] + [s for s, _ in statuses] + ([status] if status and status not in dict(statuses) else [])
+status_options = view.status_options(statuses, status)
 status_counts = dict(statuses)
 l1, l2, l3 = st.columns([3, 3, 2])
 l1.selectbox("Chỉ hồ sơ thuộc chỉ tiêu", drill.DRILL_KPIS, index=drill.DRILL_KPIS.index(list_kpi),
@@ -273,7 +226,7 @@ l2.selectbox("Phần", part_options, index=part_options.index(part), key=f"l_par
              format_func=lambda p: drill.PART_LABELS[p] if KPIS[list_kpi].denominator else "Các hồ sơ được đếm",
              on_change=lambda: go(tap=picked(f"l_part_{list_kpi}_{part}")))
 l3.selectbox("Trạng thái hồ sơ", status_options, index=status_options.index(status), key=f"l_status_{status}",
-             format_func=lambda s: "Tất cả trạng thái" if s is None else f"{s} ({fmt.number(status_counts.get(s, 0))})",
+             format_func=lambda s: view.status_label(s, status_counts),
              on_change=lambda: go(trang_thai=picked(f"l_status_{status}")))
 
 asof = sel.period.as_of(sel.today)
@@ -287,8 +240,7 @@ else:
     explain = f"**{defn.label}** = {fmt.number(row['numerator'] or 0)}: {drill.describe(defn.numerator, asof)}."
 st.markdown(explain)
 # Counts the engine took from aggregate reports (TT 01/2020 templates) have no dossier rows.
-figure = {"numerator": row["numerator"], "denominator": row["denominator"],
-          "gap": (row["denominator"] or 0) - (row["numerator"] or 0)}[part] or 0
+figure = view.part_figure(row, part)
 with_rows = total if not status else data.dossier_count(version, sel.period.label, sel.unit, today_iso, filters,
                                                         None, list_kpi, part)
 if figure > with_rows:
@@ -296,9 +248,8 @@ if figure > with_rows:
             f"{fmt.number(figure)} hồ sơ: {fmt.number(with_rows)} hồ sơ có trong danh sách chi tiết, "
             f"{fmt.number(figure - with_rows)} hồ sơ lấy từ báo cáo tổng hợp (biểu 06a/07a theo Thông tư "
             "01/2020/TT-VPCP), không có chi tiết từng hồ sơ.", icon=":material/summarize:")
-pages = max(1, -(-total // PAGE_SIZE))
-page_no = min(page_no, pages)
-first = (page_no - 1) * PAGE_SIZE
+paged = view.paging(total, page_no)
+pages, page_no, first = paged.pages, paged.page_no, paged.first
 st.markdown(
     f"Đang liệt kê **{fmt.number(total)} hồ sơ**: {drill.describe_part(list_kpi, part, asof)}"
     + (f", trạng thái «{md(status)}»" if status else "") + "."
@@ -309,54 +260,9 @@ if total == 0:
     st.stop()
 
 
-FLAGS = {"fully_online": "Toàn trình", "digitised": "Số hóa", "e_result": "KQ điện tử",
-         "data_reused": "Tái sử dụng", "paid_online": "Thanh toán trực tuyến"}
-SCREEN_FLAGS = ["fully_online", "digitised", "e_result", "data_reused"]  # the KPIs' flags; Excel has all
-FLAG_HELP = {"Tái sử dụng": "Tái sử dụng dữ liệu đã số hóa", "KQ điện tử": "Kết quả điện tử"}
-# Screen widths (px) so the list fits 1920 px without scrolling sideways; Excel has every column.
-WIDTHS = {"Mã hồ sơ": 185, "Đơn vị": 125, "Thủ tục": 250, "Kênh nộp": 80, "Tiếp nhận": 84, "Hạn trả": 84,
-          "Có kết quả": 84, "Trạng thái": 112, "Thời hạn": 130, "Toàn trình": 76, "Số hóa": 62,
-          "KQ điện tử": 78, "Tái sử dụng": 84}
-
-
-def on_screen(frame: pl.DataFrame) -> pl.DataFrame:
-    """The dossier list as shown: dd/mm/yyyy dates, Có/Không flags, procedure code and name
-    in one column; the unit only at province level."""
-    def flag(col: str) -> pl.Expr:
-        c = pl.col(col)
-        return pl.when(c).then(pl.lit("Có")).when(c.not_()).then(pl.lit("Không")).otherwise(pl.lit(""))
-
-    return frame.select(
-        pl.col("dossier_id").alias("Mã hồ sơ"),
-        *([pl.col("unit_name").alias("Đơn vị")] if sel.is_province else []),
-        pl.concat_str([pl.col("procedure_code"), pl.col("procedure_name")], separator=" ", ignore_nulls=True)
-        .alias("Thủ tục"),
-        pl.col("channel").replace_strict(drill.CHANNEL_LABELS, default=None).alias("Kênh nộp"),
-        pl.col("received_at").dt.strftime("%d/%m/%Y").alias("Tiếp nhận"),
-        pl.col("due_date").dt.strftime("%d/%m/%Y").alias("Hạn trả"),
-        pl.col("finished_at").dt.strftime("%d/%m/%Y").alias("Có kết quả"),
-        pl.col("status").alias("Trạng thái"), pl.col("deadline").alias("Thời hạn"),
-        *[flag(c).alias(FLAGS[c]) for c in SCREEN_FLAGS],
-    ).with_columns(pl.col(pl.String).fill_null(""))
-
-
-def for_excel(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every column, typed (dates with their time, Có/Không from the booleans)."""
-    return frame.select(
-        pl.col("dossier_id").alias("Mã hồ sơ"), pl.col("unit_code").alias("Mã đơn vị"),
-        pl.col("unit_name").alias("Đơn vị"), pl.col("field").alias("Lĩnh vực"),
-        pl.col("procedure_code").alias("Mã TTHC"), pl.col("procedure_name").alias("Tên TTHC"),
-        pl.col("channel").replace_strict(drill.CHANNEL_LABELS, default=None).alias("Kênh nộp"),
-        pl.col("received_at").alias("Ngày tiếp nhận"), pl.col("due_date").alias("Ngày hẹn trả"),
-        pl.col("finished_at").alias("Ngày có kết quả"), pl.col("status").alias("Trạng thái"),
-        pl.col("deadline").alias("Thời hạn"),
-        *[pl.col(c).alias(FLAG_HELP.get(label, label)) for c, label in FLAGS.items()],
-    )
-
-
 page_frame = data.dossier_page(version, sel.period.label, sel.unit, today_iso, filters, status, list_kpi, part,
                                first, PAGE_SIZE)
-shown = on_screen(page_frame)
+shown = view.on_screen(page_frame, sel.is_province)
 st.dataframe(shown, hide_index=True, width="stretch", height=min(35 * (shown.height + 1) + 3, 600),
              column_config={c: st.column_config.TextColumn(c, width=WIDTHS[c], help=FLAG_HELP.get(c))
                             for c in shown.columns})
@@ -367,7 +273,7 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
         st.number_input(f"Trang (trên {fmt.number(pages)})", min_value=1, max_value=pages, value=page_no, step=1,
                         key=f"l_page_{page_no}", on_change=lambda: go(trang=str(picked(f"l_page_{page_no}"))),
                         width=180)
-    widgets.excel_button(for_excel(page_frame), f"{stem}_trang_{page_no}",
+    widgets.excel_button(view.for_excel(page_frame), f"{stem}_trang_{page_no}",
                          f"Tải trang này (Excel, {fmt.number(page_frame.height)} hồ sơ)", title=title,
                          key="xlsx_dossier_page")
     if total > PAGE_SIZE:
@@ -375,7 +281,7 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
         node = drill.Node(sel.unit, sel.period, sel.today, dict(filters), status)
 
         def everything() -> pl.DataFrame:
-            return for_excel(drill.dossiers(cur, node, list_kpi, part, limit=EXPORT_LIMIT))
+            return view.for_excel(drill.dossiers(cur, node, list_kpi, part, limit=EXPORT_LIMIT))
 
         widgets.excel_button_deferred(
             everything, stem, f"Tải toàn bộ (Excel, {fmt.number(min(total, EXPORT_LIMIT))} hồ sơ)",
