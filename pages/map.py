@@ -6,21 +6,18 @@ clicking a province switches to it."""
 from __future__ import annotations
 
 import json
-import math
-from collections import Counter
 from urllib.parse import quote
 
 import plotly.graph_objects as go
-import polars as pl
 import streamlit as st
 
 from kpi import format as fmt
+from kpi import map_view as view
 from kpi.definitions import KPIS, STATUS_LABELS
+from kpi.map_view import RATE_KPIS, color_floor, color_ticks, colorscale, hover_data, target_of
 from ui import data, state, widgets
 from ui.text import md
 
-RATE_KPIS = [k for k, d in KPIS.items() if d.kind == "rate"]
-DEFAULT_KPI = "full_online_rate"
 NO_DATA_COLOR = "#d0d7de"
 FEATURE_KEY = "properties.code"
 DRILL_PAGE = "pages/drilldown.py"
@@ -40,38 +37,6 @@ today_iso = sel.today.isoformat()
 
 if st.session_state.pop("_map_open_drilldown", False):
     st.switch_page(DRILL_PAGE, query_params={"tinh": sel.province, "don_vi": sel.unit, "ky": sel.period.label})
-
-
-def color_floor(values: list[float], target: float | None) -> float:
-    """Lower end of the colour scale: 0, or closer to the data when every value is high, so
-    that communes a few points apart do not all get the same colour (the colour bar shows it)."""
-    lowest = min(values)
-    ceiling = target - 0.2 if target is not None else 0.8
-    return max(0.0, min(math.floor(lowest * 10) / 10, ceiling))
-
-
-def colorscale(target: float | None, zmin: float = 0.0) -> list:
-    """Red -> yellow below the target, light -> dark green from the target up, on [zmin, 1]."""
-    def at(v: float) -> float:
-        return (v - zmin) / (1 - zmin)
-
-    if target is None or not zmin < target <= 1:
-        return [[0, "#cf222e"], [0.5, "#f2cc60"], [1, "#1a7f37"]]
-    if target >= 1:
-        return [[0, "#b42318"], [0.6, "#f0883e"], [1 - 1e-6, "#f7d774"], [1, "#1a7f37"]]
-    return [[0, "#b42318"], [at(zmin + (target - zmin) * 0.6), "#f0883e"], [at(target) - 1e-6, "#f7d774"],
-            [at(target), "#9bd99b"], [1, "#1a7f37"]]
-
-
-def target_of(rows: list[dict]) -> float | None:
-    targets = [r["target"] for r in rows if r["target"] is not None]
-    return Counter(targets).most_common(1)[0][0] if targets else None
-
-
-def hover_data(rows: list[dict], kpi: str) -> list[list[str]]:
-    return [[r["unit_name"], widgets.show(kpi, r["value"]),
-             f"{fmt.number(r['numerator'])}/{fmt.number(r['denominator'])}" if r["denominator"] else "—",
-             STATUS_LABELS[r["status"]], r["unit_code"]] for r in rows]
 
 
 def choropleth(geo: dict, rows: list[dict], kpi: str, target: float | None, height: int,
@@ -100,9 +65,7 @@ def choropleth(geo: dict, rows: list[dict], kpi: str, target: float | None, heig
         ))
     if with_value:
         zmin = color_floor([r["value"] for r in with_value], target)
-        ticks = sorted({t / 10 for t in range(round(zmin * 10), 11, 1 if zmin >= 0.5 else 2)} | {1.0})
-        if target is not None:
-            ticks = [t for t in ticks if abs(t - target) > 0.05] + [target]
+        ticks = color_ticks(zmin, target)
         fig.add_trace(go.Choropleth(
             geojson=only([r["unit_code"] for r in with_value]), featureidkey=FEATURE_KEY,
             locations=[r["unit_code"] for r in with_value],
@@ -163,7 +126,7 @@ def on_province_click() -> None:
 requested = st.query_params.get("to_mau")
 head, pick = st.columns([3, 1])
 kpi = pick.selectbox("Chỉ tiêu tô màu", RATE_KPIS,
-                     index=RATE_KPIS.index(requested) if requested in RATE_KPIS else RATE_KPIS.index(DEFAULT_KPI),
+                     index=RATE_KPIS.index(view.kpi_of(requested)),
                      format_func=lambda k: KPIS[k].label, key="map_kpi")
 st.query_params["to_mau"] = kpi
 label = KPIS[kpi].label
@@ -174,10 +137,8 @@ head.caption(f"{label} · {sel.period.vi()} · số liệu tính đến {fmt.day
 # Only the units the user may see (the one scope rule): the communes of the map, its table and
 # its export, and the province total only for those who may see the province.
 rows = sel.only_visible(data.kpis(version, sel.period.label, sel.province, "commune", today_iso))
-commune_rows = [r for r in rows if r["kpi"] == kpi and r["unit_code"] != sel.province]
-own = next((r for r in rows if r["kpi"] == kpi and r["unit_code"] == sel.province), None)
-target = own["target"] if own else target_of(commune_rows)
-with_data = [r for r in commune_rows if r["value"] is not None]
+figures = view.province_map(rows, sel.province, kpi)
+commune_rows, own, target = figures.communes, figures.total, figures.target
 
 geo = data.boundaries(sel.province)
 left, right = st.columns([3, 2], gap="large")
@@ -186,29 +147,28 @@ with left:
     if own is not None and own["value"] is not None:
         st.markdown(f"**Toàn tỉnh:** {widgets.show(kpi, own['value'])} "
                     f"({fmt.number(own['numerator'])}/{fmt.number(own['denominator'])}) · "
-                    f"{STATUS_LABELS[own['status']]} · {len(with_data)}/{len(commune_rows)} xã/phường có dữ liệu")
+                    f"{STATUS_LABELS[own['status']]} · {figures.with_data}/{len(commune_rows)} xã/phường có dữ liệu")
     if geo is None:
         widgets.empty_state(
             f"Chưa có bản đồ ranh giới xã/phường của {sel.province_name}.",
             "Bản đồ xã/phường hiện có cho Phú Thọ, Nghệ An, Quảng Ngãi và Đồng Nai. "
             "Số liệu từng xã/phường vẫn có ở bảng bên dưới; bản đồ toàn quốc ở bên phải."
-            + ("" if with_data else f" Kỳ {sel.period.vi().lower()} chưa có dữ liệu «{label.lower()}» của tỉnh này."),
+            + ("" if figures.with_data else f" Kỳ {sel.period.vi().lower()} chưa có dữ liệu «{label.lower()}» của tỉnh này."),
         )
     else:
-        if not with_data:
+        if not figures.with_data:
             widgets.empty_state(f"Chưa có dữ liệu «{label.lower()}» của {sel.province_name} cho "
                                 f"{sel.period.vi().lower()}.",
                                 "Các xã/phường tô màu xám (chưa có dữ liệu, không phải 0%). Chọn kỳ khác ở thanh bên.")
         fig = choropleth(geo, commune_rows, kpi, target, 640, None if sel.is_province else sel.unit)
         st.plotly_chart(fig, width="stretch", key="map_communes", on_select=on_commune_click,
                         selection_mode="points", config=PLOT_CONFIG)
-        missing_shape = len(commune_rows) - len({r["unit_code"] for r in commune_rows}
-                                                & {f["properties"]["code"] for f in geo["features"]})
+        missing_shape = view.missing_shapes(commune_rows, geo)
         st.caption("Màu xám: chưa có dữ liệu trong kỳ (không tính là 0%)."
                    + (f" Màu đỏ → vàng: dưới chỉ tiêu {fmt.percent(target, 0)}; xanh: đạt chỉ tiêu."
                       if target is not None else "")
                    + (f" {missing_shape} xã/phường không có ranh giới trên bản đồ." if missing_shape > 0 else ""))
-    names = {r["unit_code"]: r["unit_name"] for r in commune_rows}
+    names = figures.names
     st.selectbox("Xem chi tiết xã/phường", sorted(names, key=names.get), index=None, key="map_pick",
                  format_func=names.get, placeholder="Chọn xã/phường để mở trang phân tích chi tiết…",
                  on_change=on_commune_pick)
@@ -233,18 +193,8 @@ with right:
 
 # --- The table under the map ------------------------------------------------------------------
 st.subheader(f"Bảng số liệu: {label.lower()}")
-ordered = sorted(commune_rows, key=lambda r: (r["value"] is None, r["value"] or 0, r["unit_name"]))
-table = pl.DataFrame([{
-    "Mã": r["unit_code"], "Xã/phường": r["unit_name"], "Tỷ lệ": r["value"],
-    "Tử số": r["numerator"] if r["denominator"] else None, "Mẫu số": r["denominator"],
-    "Đánh giá": STATUS_LABELS[r["status"]]} for r in ordered],
-    schema={"Mã": pl.String, "Xã/phường": pl.String, "Tỷ lệ": pl.Float64, "Tử số": pl.Int64, "Mẫu số": pl.Int64,
-            "Đánh giá": pl.String})
-shown = table.with_columns(
-    pl.Series("Tỷ lệ", [widgets.show(kpi, v) for v in table["Tỷ lệ"]]),
-    pl.Series("Tử số", [fmt.number(v) if v is not None else "" for v in table["Tử số"]]),
-    pl.Series("Mẫu số", [fmt.number(v) if v is not None else "" for v in table["Mẫu số"]]),
-)
+table = view.table(commune_rows)
+shown = view.table_text(table, kpi)
 st.dataframe(shown, hide_index=True, width="stretch", height=min(36 * (shown.height + 1) + 2, 600),
              column_config={"Tỷ lệ": st.column_config.TextColumn(label, help=KPIS[kpi].formula),
                             "Tử số": st.column_config.TextColumn("Tử số"),
