@@ -403,9 +403,19 @@ def _no_progress(_fraction: float, _message: str) -> None:
     pass
 
 
-def _open_table(path: Path, name: str, mapping: dict[str, str] | None) -> tuple[RawTable, dict[str, str]]:
+# A hand-made mapping (header -> field), or a function choosing one from the headers read.
+MappingChoice = dict[str, str] | Callable[[list[str]], dict[str, str] | None] | None
+
+
+def _open_table(path: Path, name: str, mapping: MappingChoice) -> tuple[RawTable, dict[str, str]]:
     """Find the header and map the columns; LoadError when a required column is missing."""
     table = read_table(path, header_score, name=name, min_score=2)
+    if callable(mapping):
+        try:
+            mapping = mapping(table.headers)
+        except BaseException:
+            _remove_temps(table)
+            raise
     fields = match_headers(table.headers, mapping)
     missing = missing_required(fields)
     if missing:
@@ -432,11 +442,12 @@ def check_dossier_file(
     province: str | None = None,
     *,
     name: str | None = None,
-    mapping: dict[str, str] | None = None,
+    mapping: MappingChoice = None,
     today: date | None = None,
     progress: Progress = _no_progress,
 ) -> tuple[RawTable, dict[str, str], pl.DataFrame]:
     """Read, map and validate without writing anything (the upload page's preview step).
+    `mapping` may be a function of the headers read (loaders.preview picks a saved preset so).
     Returns the table, the field mapping used and the prepared rows (with `_reason`)."""
     path = Path(path)
     name = name or path.name
@@ -444,7 +455,7 @@ def check_dossier_file(
         return _check_dossier_file(con, path, province, name, mapping, today, progress)
 
 
-def _check_dossier_file(con, path: Path, province: str | None, name: str, mapping: dict[str, str] | None,
+def _check_dossier_file(con, path: Path, province: str | None, name: str, mapping: MappingChoice,
                         today: date | None, progress: Progress) -> tuple[RawTable, dict[str, str], pl.DataFrame]:
     progress(0.05, "Đang đọc tệp…")
     table, fields = _open_table(path, name, mapping)

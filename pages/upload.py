@@ -19,6 +19,7 @@ from loaders import history, sources
 from loaders.batches import UndoError, undo_batch
 from loaders.dossiers import FIELDS, check_dossier_file, load_dossier_file, match_headers
 from loaders.files import LoadError
+from loaders.preview import preview_dossier_file
 from store import accounts
 from ui import auth, data, state, widgets
 from ui.text import md
@@ -111,11 +112,10 @@ with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX, ignore_cleanup_errors=Tru
                     # as the account, so the preview also shows the rows the write check will refuse
                     with accounts.acting_as(account):
                         con = data.cursor()
-                        table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name)
-                        preset = history.find_preset(con, table.headers, user)
-                        if preset:
-                            table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name,
-                                                                      mapping=preset)
+                        # read and validated once, with the preset saved for its headers if any
+                        preview = preview_dossier_file(con, path, sel.province, name=upload.name, user=user)
+                        table, fields, frame = preview.table, preview.fields, preview.frame
+                        if preview.preset:
                             st.caption("Đã áp dụng mẫu ánh xạ cột đã lưu cho bộ tiêu đề này.")
                         st.markdown("**Ánh xạ cột** (sửa nếu hệ thống nhận sai):")
                         by_header = {h: f for f, h in fields.items()}
