@@ -246,6 +246,21 @@ _SST_CT = _CT.replace("</Types>", '<Override PartName="/xl/sharedStrings.xml" Co
                       'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
 
 
+
+def _shared_strings_workbook(path, sheet: str, strings: str):
+    """A one-sheet workbook whose cells may name entries of a shared-string table."""
+    rels = (_REL.format("rId1", "worksheets/sheet1.xml") + '<Relationship Id="rId2" Type="http://schemas.'
+            'openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", _SST_CT)
+        z.writestr("_rels/.rels", _ROOT_RELS)
+        z.writestr("xl/workbook.xml", _WB.format('<sheet name="S" sheetId="1" r:id="rId1"/>'))
+        z.writestr("xl/_rels/workbook.xml.rels", _RELS.format(rels))
+        z.writestr("xl/worksheets/sheet1.xml", sheet)
+        z.writestr("xl/sharedStrings.xml", '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.'
+                   f'openxmlformats.org/spreadsheetml/2006/main">{strings}</sst>')
+    return path
+
 def test_a_workbook_row_beyond_the_line_cap_is_refused(con, tmp_path):
     headers = _golden_lines()[0].split(",")
     big = os.urandom(files.MAX_LINE_BYTES // 2 + 1).hex()   # incompressible: passes the ratio cap
@@ -255,17 +270,7 @@ def test_a_workbook_row_beyond_the_line_cap_is_refused(con, tmp_path):
              f'spreadsheetml/2006/main"><sheetData><row r="1">{head}</row><row r="2"><c r="A2" t="inlineStr">'
              f'<is><t>X1</t></is></c><c r="B2"><v>16969</v></c><c r="D2" t="s"><v>{len(headers)}</v></c></row>'
              '</sheetData></worksheet>')
-    rels = (_REL.format("rId1", "worksheets/sheet1.xml") + '<Relationship Id="rId2" Type="http://schemas.'
-            'openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>')
-    path = tmp_path / "dong_lon.xlsx"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", _SST_CT)
-        z.writestr("_rels/.rels", _ROOT_RELS)
-        z.writestr("xl/workbook.xml", _WB.format('<sheet name="S" sheetId="1" r:id="rId1"/>'))
-        z.writestr("xl/_rels/workbook.xml.rels", _RELS.format(rels))
-        z.writestr("xl/worksheets/sheet1.xml", sheet)
-        z.writestr("xl/sharedStrings.xml", '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.'
-                   f'openxmlformats.org/spreadsheetml/2006/main">{strings}</sst>')
+    path = _shared_strings_workbook(tmp_path / "dong_lon.xlsx", sheet, strings)
     with pytest.raises(LoadError, match="dong_lon.xlsx.*dòng dài hơn 16 MB"):
         load_dossier_file(con, path, province="40", today=date(2025, 11, 15))
     assert con.execute("SELECT count(*) FROM batches").fetchall()[0][0] == 0
@@ -280,17 +285,7 @@ def test_shared_string_amplification_is_capped(tmp_path):
                    for r in range(2, 102))
     sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
              f'spreadsheetml/2006/main"><sheetData><row r="1">{head}</row>{rows}</sheetData></worksheet>')
-    rels = (_REL.format("rId1", "worksheets/sheet1.xml") + '<Relationship Id="rId2" Type="http://schemas.'
-            'openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>')
-    path = tmp_path / "nhan_ban.xlsx"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", _SST_CT)
-        z.writestr("_rels/.rels", _ROOT_RELS)
-        z.writestr("xl/workbook.xml", _WB.format('<sheet name="S" sheetId="1" r:id="rId1"/>'))
-        z.writestr("xl/_rels/workbook.xml.rels", _RELS.format(rels))
-        z.writestr("xl/worksheets/sheet1.xml", sheet)
-        z.writestr("xl/sharedStrings.xml", '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.'
-                   f'openxmlformats.org/spreadsheetml/2006/main">{strings}</sst>')
+    path = _shared_strings_workbook(tmp_path / "nhan_ban.xlsx", sheet, strings)
     assert path.stat().st_size < 1_500_000
     with pytest.raises(LoadError):   # 200 MB of cells from a 1.1 MB file
         xlsx_guard.read_sheet(path)
