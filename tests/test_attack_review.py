@@ -246,7 +246,6 @@ _SST_CT = _CT.replace("</Types>", '<Override PartName="/xl/sharedStrings.xml" Co
                       'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
 
 
-
 def _shared_strings_workbook(path, sheet: str, strings: str):
     """A one-sheet workbook whose cells may name entries of a shared-string table."""
     rels = (_REL.format("rId1", "worksheets/sheet1.xml") + '<Relationship Id="rId2" Type="http://schemas.'
@@ -260,6 +259,7 @@ def _shared_strings_workbook(path, sheet: str, strings: str):
         z.writestr("xl/sharedStrings.xml", '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.'
                    f'openxmlformats.org/spreadsheetml/2006/main">{strings}</sst>')
     return path
+
 
 def test_a_workbook_row_beyond_the_line_cap_is_refused(con, tmp_path):
     headers = _golden_lines()[0].split(",")
