@@ -11,6 +11,7 @@ from loaders.dossiers import load_dossier_file
 from loaders.files import SNIFF_BYTES
 
 from .conftest import FIXTURES, TODAY, db_state
+from .test_hostile_input import accounted, write
 
 HOSTILE = FIXTURES / "hostile"
 HEADER = "Mã hồ sơ,Mã xã,Đơn vị,Kênh nộp,Ngày tiếp nhận,Ngày hẹn trả,Trạng thái,Toàn trình\n"
@@ -18,18 +19,6 @@ HEADER = "Mã hồ sơ,Mã xã,Đơn vị,Kênh nộp,Ngày tiếp nhận,Ngày 
 
 def row(i: int, *, status: str = "Đang giải quyết", due: str = "") -> str:
     return f"R{i:06d},16969,Xã Nghĩa Thọ,Trực tuyến,{1 + i % 28:02d}/09/2025,{due},{status},Có\n"
-
-
-def write(tmp_path, name: str, content: str | bytes):
-    path = tmp_path / name
-    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-    return path
-
-
-def accounted(result) -> None:
-    assert result.rows_read == result.loaded + result.duplicates + len(result.rejected)
-    for r in result.rejected:
-        assert r["column"] and r["reason"].startswith(f"Cột «{r['column']}»"), r
 
 
 # --- 15. A row with more fields than the header --------------------------------------------------
