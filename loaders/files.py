@@ -163,13 +163,39 @@ def _nul_error(name: str, line: int) -> LoadError:
     )
 
 
-def _scan_for_nul(path: Path, name: str) -> None:
-    """Stream the whole file (bounded memory) and reject it at the first NUL byte: a text
-    export never has one, a truncated or pre-allocated file ends in them."""
+class _LineRun:
+    """Bytes since the last line break, fed chunk by chunk: LoadError at a line longer than
+    MAX_LINE_BYTES (parsing one costs ~18 bytes of memory a byte: a 120 MB line took 2.4 GB)."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.run = name, 0
+
+    def feed(self, chunk: bytes) -> None:
+        last = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+        if last < 0:
+            self.run += len(chunk)
+        else:
+            first = min(i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0)
+            self.run, ended = len(chunk) - last - 1, self.run + first
+            if ended > MAX_LINE_BYTES:
+                self.run = ended
+        if self.run > MAX_LINE_BYTES:
+            raise LoadError(
+                f"Tệp «{self.name}» bị từ chối: có dòng dài hơn {MAX_LINE_BYTES >> 20} MB (không có ký tự xuống "
+                "dòng). Tệp có thể bị hỏng, không phải tệp CSV, hoặc được tạo để làm treo máy chủ; hãy xuất lại "
+                "tệp từ hệ thống một cửa, hoặc mở bằng Excel và lưu dạng CSV UTF-8 rồi tải lên lại.")
+
+
+def _scan_text(path: Path, name: str) -> None:
+    """One streaming pass over a text export (bounded memory): reject it at the first NUL
+    byte (a text export never has one, a truncated or pre-allocated file ends in them) or at
+    a line longer than MAX_LINE_BYTES. One pass, not two: each costs ~0.2 s on a 1.2 GB export."""
+    lines = _LineRun(name)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(SCAN_CHUNK), b""):
             if b"\x00" in chunk:  # lines are counted only then: counting them all cost 5x the search
                 break
+            lines.feed(chunk)
         else:
             return
     line = 1
@@ -184,22 +210,10 @@ def _scan_for_nul(path: Path, name: str) -> None:
 def check_line_lengths(path: Path, name: str) -> None:
     """Refuse (LoadError) a text file with a line longer than MAX_LINE_BYTES, streaming it in
     SCAN_CHUNK pieces (a line within one piece is shorter than the cap)."""
-    run = 0  # bytes since the last line break
+    lines = _LineRun(name)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(SCAN_CHUNK), b""):
-            last = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
-            if last < 0:
-                run += len(chunk)
-            else:
-                first = min(i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0)
-                run, ended = len(chunk) - last - 1, run + first
-                if ended > MAX_LINE_BYTES:
-                    run = ended
-            if run > MAX_LINE_BYTES:
-                raise LoadError(
-                    f"Tệp «{name}» bị từ chối: có dòng dài hơn {MAX_LINE_BYTES >> 20} MB (không có ký tự xuống "
-                    "dòng). Tệp có thể bị hỏng, không phải tệp CSV, hoặc được tạo để làm treo máy chủ; hãy xuất lại "
-                    "tệp từ hệ thống một cửa, hoặc mở bằng Excel và lưu dạng CSV UTF-8 rồi tải lên lại.")
+            lines.feed(chunk)
 
 
 def _to_utf8(path: Path, name: str, encoding: str, compose: bool = False) -> Path:
@@ -269,7 +283,7 @@ def _decode_sample(path: Path, name: str) -> tuple[str, Path, LoadError | None]:
     error = _not_text(name, raw)
     if error:
         raise error
-    _scan_for_nul(path, name)
+    _scan_text(path, name)  # NUL bytes and overlong lines, in one pass
     try:
         sample = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -333,7 +347,8 @@ def _pick_header(rows: list[list[str]], header_score, name: str, min_score: int)
 def _read_csv(path: Path, name: str, header_score, min_score: int) -> RawTable:
     sample, source, not_legacy = _decode_sample(path, name)
     try:
-        check_line_lengths(source, name)
+        if source != path:  # a UTF-16 or Windows-1258 export's UTF-8 copy (the file itself: _scan_text)
+            check_line_lengths(source, name)
         table = _parse_csv(path, source, sample, name, header_score, min_score)
     except BaseException as exc:
         if source != path:
