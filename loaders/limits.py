@@ -61,9 +61,6 @@ LABELS = {
     "max_read_seconds": "Thời gian đọc tệp tối đa (giây)",
 }
 
-_active: Limits | None = None
-_active_serial = 0  # store.db.opened_meta()'s count when _active was read
-
 
 def _positive(name: str, value) -> int:
     if name not in NAMES:
@@ -118,33 +115,18 @@ def _with_meta(limits: Limits, rows) -> Limits:
 
 
 def set_limit(con, name: str, value) -> Limits:
-    """Store one cap in the store (admin); returns the caps now in force, which this process
-    uses from now on. Raises ValueError (Vietnamese) for an unknown name or a bad value."""
+    """Store one cap in the store (admin); returns that store's caps, which this process
+    uses from now on (set_meta updates the opened store's meta that `active` reads). Raises ValueError (Vietnamese) for an unknown name or a bad value."""
     number = _positive(name, value)
     from store import db
 
     db.set_meta(con, META_PREFIX + name, str(number))
-    return use_store(con)
-
-
-def use_store(con) -> Limits:
-    """Make the caps of this store the ones uploads are checked against in this process."""
-    from store import db
-
-    global _active, _active_serial
-    _active, _active_serial = get_limits(con), db.opened_meta()[0]
-    return _active
+    return get_limits(con)
 
 
 def active() -> Limits:
-    """The caps uploads are checked against: the store's once one was opened, else
-    defaults and environment."""
+    """The caps uploads are checked against: defaults and environment, then the `meta` of
+    the store this process opened last (kept by store.db.connect and set_meta)."""
     from store import db
 
-    global _active, _active_serial
-    serial, meta = db.opened_meta()  # the meta of the store opened last, read by store.db.connect
-    if _active is None or serial != _active_serial:
-        if not serial:
-            return from_env()
-        _active, _active_serial = _with_meta(from_env(), meta.items()), serial
-    return _active
+    return _with_meta(from_env(), db.opened_meta().items())

@@ -192,23 +192,21 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
 # up to date by set_meta): settings such as the admin's caps on uploaded workbooks
 # (loaders.limits) apply from the moment a store is opened, without this package knowing them.
 _opened_meta: dict[str, str] = {}
-_opened_serial = 0
 
 
 def _remember_meta(con: duckdb.DuckDBPyConnection) -> None:
-    global _opened_meta, _opened_serial
+    global _opened_meta
     try:
         rows = con.execute("SELECT key, value FROM meta").fetchall()
     except duckdb.Error:  # a store without meta yet (read-only, very old): nothing to apply
         rows = []
     _opened_meta = dict(rows)
-    _opened_serial += 1
 
 
-def opened_meta() -> tuple[int, dict[str, str]]:
-    """(how many stores this process has opened, the `meta` of the last one as it was opened
-    or since changed through set_meta)."""
-    return _opened_serial, dict(_opened_meta)
+def opened_meta() -> dict[str, str]:
+    """The `meta` of the store this process opened last, as it was opened or since changed
+    through set_meta (empty before any store is opened)."""
+    return dict(_opened_meta)
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:

@@ -305,23 +305,23 @@ def test_prefixed_namespace_sheet(tmp_path):
 def test_caps_defaults_env_and_store(monkeypatch):
     import duckdb
 
+    from store import db
+
     monkeypatch.delenv("KPI_MAX_ROWS", raising=False)
+    monkeypatch.setattr(db, "_opened_meta", {})  # set_limit below applies to this process: undone after
     con = duckdb.connect(":memory:")
     con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     assert caps.get_limits(con) == caps.Limits()
     monkeypatch.setenv("KPI_MAX_ROWS", "5000")
     assert caps.get_limits(con).max_rows == 5000
-    try:
-        assert caps.set_limit(con, "max_rows", "7000").max_rows == 7000  # the store wins over the environment
-        assert caps.active().max_rows == 7000
-        assert caps.get_limits(con).as_dict()["max_rows"] == 7000
-        with pytest.raises(ValueError, match="max_bogus"):
-            caps.set_limit(con, "max_bogus", 1)
-        with pytest.raises(ValueError, match="số nguyên dương"):
-            caps.set_limit(con, "max_columns", "-3")
-        assert set(caps.LABELS) == set(caps.NAMES)
-    finally:
-        caps._active = None
+    assert caps.set_limit(con, "max_rows", "7000").max_rows == 7000  # the store wins over the environment
+    assert caps.active().max_rows == 7000
+    assert caps.get_limits(con).as_dict()["max_rows"] == 7000
+    with pytest.raises(ValueError, match="max_bogus"):
+        caps.set_limit(con, "max_bogus", 1)
+    with pytest.raises(ValueError, match="số nguyên dương"):
+        caps.set_limit(con, "max_columns", "-3")
+    assert set(caps.LABELS) == set(caps.NAMES)
 
 
 # ---------------------------------------------------------------- shared-string amplification

@@ -16,7 +16,7 @@ def test_opening_a_store_applies_its_caps_and_the_next_store_its_own(tmp_path):
     again = db.connect(tmp_path / "capped.duckdb", read_only=True)
     try:
         assert limits.active().max_rows == 500_000
-        assert db.opened_meta()[1]["limits.max_rows"] == "500000"
+        assert db.opened_meta()["limits.max_rows"] == "500000"
     finally:
         again.close()
 
