@@ -50,3 +50,10 @@ def app(page: str | None = None, token: str | None = None, **params) -> AppTest:
     if page:
         at.switch_page(str(ROOT / "pages" / f"{page}.py"))
     return at
+
+
+def run(at: AppTest) -> AppTest:
+    """Run `at` and fail on any exception the page raised."""
+    at.run()
+    assert not at.exception, at.exception
+    return at

@@ -11,16 +11,10 @@ from loaders import limits
 from store import accounts
 from store import db as store
 
-from .conftest import app, login
+from .conftest import app, login, run
 
 PROVINCE = "40"
 OTHER_COMMUNE = "21523"   # Xã Ba Tô, Quảng Ngãi
-
-
-def run(at):
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from kpi.periods import parse
 from store import db as store
 
 from .conftest import TODAY, app
+from .conftest import run as run_page
 
 A, B, PROVINCE = "16969", "17611", "40"
 
@@ -25,10 +26,7 @@ def traces(figure: dict) -> dict[str, dict]:
 
 
 def run(**params):
-    at = app("map", **params)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_page(app("map", **params))
 
 
 def test_communes_coloured_by_engine_values(golden_db):
@@ -124,10 +122,7 @@ def exports(monkeypatch) -> list:
 
 
 def scoped_run(token, **params):
-    at = app("map", token=token, **params)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_page(app("map", token=token, **params))
 
 
 def test_officer_sees_only_their_commune(golden_db, monkeypatch):

@@ -10,16 +10,10 @@ from streamlit.testing.v1 import AppTest
 from store import accounts
 from store import db as store
 
-from .conftest import ROOT, app, login
+from .conftest import ROOT, app, login, run
 from .test_map import exports, people
 
 PROVINCE, A = "40", "16969"
-
-
-def run(at):
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_overview_ranking_follows_the_scope(golden_db, monkeypatch):
