@@ -197,6 +197,18 @@ class UndoError(Exception):
     pass
 
 
+def may_undo(user, units: list[str], loaded_by: str | None, can_write: Callable[[str], bool]) -> bool:
+    """Whether `user` may undo a batch that wrote `units` and was loaded by `loaded_by`, the
+    rule `undo_batch` enforces and the upload page's picker offers by: `can_write` (the user's
+    accounts.can_write) for every unit; a batch that wrote no unit, an admin, or the officer who
+    loaded it. No user: a system job, always."""
+    if user is None:
+        return True
+    if not units:
+        return user.role == "admin" or (user.role == "officer" and loaded_by == user.username)
+    return all(can_write(code) for code in units)
+
+
 def undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int, user: str | None = None) -> dict:
     """Undo a whole upload: its dossiers go, the versions it replaced come back."""
     with store.WRITE_LOCK:  # one writer at a time in this process; the status is checked under it
@@ -212,11 +224,11 @@ def _undo_batch(con: duckdb.DuckDBPyConnection, batch_id: int, user: str | None)
         raise UndoError(f"Lần tải lên #{batch_id} đã được hoàn tác trước đó.")
     units = batch_unit_codes(con, batch_id)
     actor = accounts.current_user()
-    if not units and actor is not None and actor.role == "officer" and loaded_by != actor.username:
-        # A batch that wrote no unit (every row rejected): an officer undoes only their own.
+    if not may_undo(actor, units, loaded_by, lambda code: accounts.can_write(con, actor, code)):
+        accounts.check_write(con, units, "hoàn tác lần tải lên")  # names the units the account may not write
+        # Else a batch that wrote no unit (every row rejected): an officer undoes only their own.
         raise accounts.AccessDenied(f"Tài khoản «{actor.username}» không được hoàn tác lần tải lên #{batch_id} "
                                     "của người khác.")
-    accounts.check_write(con, units, "hoàn tác lần tải lên")
     undo = undo_function(kind)
     con.execute("BEGIN TRANSACTION")
     try:

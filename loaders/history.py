@@ -11,6 +11,7 @@ import duckdb
 import polars as pl
 
 from kpi.text import fold
+from loaders import batches
 from loaders.sources import LABELS
 from store import accounts
 from store.db import query_pl
@@ -46,23 +47,24 @@ def history(con: duckdb.DuckDBPyConnection, province: str | None = None, unit: s
 
 
 def undoable(con: duckdb.DuckDBPyConnection, user, batch_ids: list[int]) -> list[int]:
-    """Of `batch_ids` (active uploads), those `user` may undo: the same rule as the check the
-    undo itself runs (accounts.check_write over every unit the batch wrote), so a picker
-    offers no batch the undo would refuse (an officer: no province-wide upload). No user:
-    a system job, all of them."""
+    """Of `batch_ids` (active uploads), those `user` may undo, by the rule the undo itself
+    enforces (batches.may_undo), so a picker offers no batch the undo would refuse (an
+    officer: no province-wide upload, no one else's upload that wrote no unit)."""
     if user is None or not batch_ids:
         return list(batch_ids)
-    units = dict(con.execute("SELECT batch_id, list(DISTINCT unit_code) FROM batch_units "
-                             "WHERE list_contains(?, batch_id) GROUP BY batch_id", [list(batch_ids)]).fetchall())
+    rows = con.execute(
+        """SELECT b.batch_id, b.loaded_by, list(DISTINCT u.unit_code) FILTER (WHERE u.unit_code IS NOT NULL)
+           FROM batches b LEFT JOIN batch_units u ON u.batch_id = b.batch_id
+           WHERE list_contains(?, b.batch_id) GROUP BY b.batch_id, b.loaded_by""", [list(batch_ids)]).fetchall()
+    batch = {b: (loaded_by, units or []) for b, loaded_by, units in rows}
     writable: dict[str, bool] = {}
 
-    def may(code: str) -> bool:
+    def may_write(code: str) -> bool:
         if code not in writable:
             writable[code] = accounts.can_write(con, user, code)
         return writable[code]
 
-    unitless = user.role in ("admin", "officer")  # check_write's rule for a batch without units
-    return [b for b in batch_ids if (all(may(c) for c in units[b]) if units.get(b) else unitless)]
+    return [b for b in batch_ids if b in batch and batches.may_undo(user, batch[b][1], batch[b][0], may_write)]
 
 
 def describe(row: dict) -> str:

@@ -152,6 +152,18 @@ def test_officer_still_undoes_their_own_batch_without_units(con):
     assert con.execute("SELECT status FROM batches WHERE batch_id = ?", [batch_id]).fetchall() == [("undone",)]
 
 
+def test_the_undo_picker_offers_a_batch_without_units_only_to_whom_may_undo_it(con):
+    """The upload page's picker (history.undoable) offered an officer anyone's batch that wrote
+    no unit, which the undo then refused: both now follow batches.may_undo."""
+    from loaders import history
+
+    officer = accounts.create_user(con, "canbo", "canbo-1234", "officer", "16969")
+    theirs, others = _empty_batch(con, "canbo", "40"), _empty_batch(con, "qt51", "51")
+    assert history.undoable(con, officer, [theirs, others]) == [theirs]
+    admin = accounts.User("quantri", "", "admin", None)
+    assert history.undoable(con, admin, [theirs, others]) == [theirs, others]
+
+
 # ------------------------------------------------------------------ column-mapping presets
 # A saved mapping (header set -> fields) is applied by default to every later upload with the
 # same headers, whoever uploads it. Any account could save one, unaudited: an analyst or a
