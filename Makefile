@@ -16,7 +16,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 .PHONY: run test test-fast lint bench sample
 run: $(VENV)/.runtime
 	$(PY) -m loaders.bootstrap
-	$(PY) -m ui.serve --server.headless true --server.port $(PORT)
+	$(PY) -m service --server.headless true --server.port $(PORT)
 
 test: $(VENV)/.dev
 	bash scripts/test_all.sh

@@ -33,6 +33,11 @@ def day(value: date | datetime | None) -> str:
 
 # --- KPI values: one text per KPI kind, used by cards, tables, the CLI and the reports ------------
 
+def day_time(value: datetime | None) -> str:
+    """31/12/2025 14:05 (empty when there is none)."""
+    return "" if value is None else value.strftime("%d/%m/%Y %H:%M")
+
+
 def _close_to_whole(value: float) -> bool:
     return abs(value - round(value)) < 1e-9
 

@@ -107,3 +107,11 @@ def parse(text: str) -> Period:
 
 def latest_complete_month(today: date) -> Period:
     return month(_add_months(date(today.year, today.month, 1), -1))
+
+
+def today() -> date:
+    """Today, or $KPI_TODAY (ISO date) so that a demo or a test sees a fixed day everywhere."""
+    import os
+
+    override = os.environ.get("KPI_TODAY")
+    return date.fromisoformat(override) if override else date.today()

@@ -3,6 +3,8 @@
 
 Loads each file in its own transaction. Exit 0 when every file loaded (rows may still
 be rejected: they are listed), 1 when a file was rejected whole, 2 on bad arguments.
+While the dashboard serves the store, the files go to the running server's API
+(store/remote.py) and the output is the same.
 """
 
 from __future__ import annotations
@@ -13,11 +15,9 @@ import re
 import sys
 from pathlib import Path
 
-import duckdb
-
-from loaders import sources
-from loaders.files import LoadError
-from store import db as store
+# The file kinds (loaders/sources.py KINDS), listed here so that `--help` and a load through
+# the server need not import the loaders; tests/test_server_cli.py checks they agree.
+KINDS = ("dossiers", "template", "catalogue", "archive", "tasks")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,13 +25,61 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--db", default=None, help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
     parser.add_argument("--province", default=None, help="Mã tỉnh/thành phố để đối chiếu tên đơn vị")
-    parser.add_argument("--kind", default=None, choices=sources.KINDS, help="Loại tệp (mặc định: tự nhận biết)")
+    parser.add_argument("--kind", default=None, choices=KINDS, help="Loại tệp (mặc định: tự nhận biết)")
     parser.add_argument("--period", default=None, help="Kỳ báo cáo cho biểu mẫu không ghi kỳ (vd. 2025-10)")
     parser.add_argument("--unit", default=None,
                         help="Đơn vị của tệp chỉ thuộc một đơn vị (danh sách nhiệm vụ, danh mục, biểu 07a), mã hoặc tên")
     parser.add_argument("--user", default=None, help="Người tải lên (ghi vào lịch sử)")
     parser.add_argument("--format", default="text", choices=("text", "json"))
     args = parser.parse_args(argv)
+    from store import remote
+    from store.paths import db_path
+
+    server = remote.find(db_path(args.db))
+    if server is not None:
+        summaries, failed = _through_server(server, args)
+    else:
+        outcome = _load_here(args)
+        if isinstance(outcome, int):
+            return outcome
+        summaries, failed = outcome
+    if args.format == "json":
+        print(_json(json.dumps(summaries if len(summaries) > 1 else summaries[0], ensure_ascii=False, indent=2,
+                               default=str)))
+    else:
+        for s in summaries:
+            print(_visible(_text(s)))
+    return 1 if failed else 0
+
+
+def _through_server(server, args) -> tuple[list[dict], bool]:
+    from store import remote
+
+    fields = {"kind": args.kind, "province": args.province, "period": args.period, "unit": args.unit,
+              "user": args.user}
+    summaries = []
+    for path in args.files:  # one request a file: each is its own transaction, as here
+        if not path.is_file():
+            summaries.append({"file": path.name, "error": f"Không đọc được tệp «{path.name}»: không có tệp này."})
+            continue
+        try:
+            status, _, body = remote.request(server, "POST", "/api/v1/uploads", fields=fields, files=[path])
+        except remote.RemoteError as exc:
+            summaries.append({"file": path.name, "error": str(exc)})
+            continue
+        if status != 200:
+            summaries.append({"file": path.name, "error": remote.answer(status, body)})
+        else:
+            summaries += json.loads(body)
+    return summaries, any("error" in s for s in summaries)
+
+
+def _load_here(args) -> tuple[list[dict], bool] | int:
+    import duckdb
+
+    from loaders import sources
+    from loaders.files import LoadError
+    from store import db as store
 
     try:
         con = store.connect(args.db)
@@ -51,13 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             failed = True
             summaries.append({"file": path.name, "error": str(exc)})
     con.close()
-    if args.format == "json":
-        print(_json(json.dumps(summaries if len(summaries) > 1 else summaries[0], ensure_ascii=False, indent=2,
-                               default=str)))
-    else:
-        for s in summaries:
-            print(_visible(_text(s)))
-    return 1 if failed else 0
+    return summaries, failed
 
 
 # Cells and file names are quoted in the output: their control characters (ESC sequences

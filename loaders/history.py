@@ -46,6 +46,21 @@ def history(con: duckdb.DuckDBPyConnection, province: str | None = None, unit: s
         WHERE {where} ORDER BY b.batch_id DESC""", params | {"system": SYSTEM_LOADER})
 
 
+def visible_history(con, user, unit: str | None = None, limit: int = 200) -> list[dict]:
+    """Uploads `user` may see, newest first (the API's history): those that wrote a unit the
+    user may see, were loaded for a province they may see, or that they loaded themselves.
+    `unit` narrows to one unit (the caller checks it is visible)."""
+    frame = history(con, unit=unit)
+    visible = accounts.visible_units(con, user)
+    if visible is not None:
+        rows = con.execute("""SELECT b.batch_id FROM batches b LEFT JOIN batch_units u ON u.batch_id = b.batch_id
+                              WHERE list_contains($units, u.unit_code) OR list_contains($units, b.province_code)
+                                 OR b.loaded_by = $me""",
+                           {"units": sorted(visible), "me": user.username}).fetchall()
+        frame = frame.filter(pl.col("batch_id").is_in([r[0] for r in rows]))
+    return frame.head(limit).to_dicts()
+
+
 def undoable(con: duckdb.DuckDBPyConnection, user, batch_ids: list[int]) -> list[int]:
     """Of `batch_ids` (active uploads), those `user` may undo, by the rule the undo itself
     enforces (batches.may_undo), so a picker offers no batch the undo would refuse (an

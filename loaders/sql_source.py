@@ -474,6 +474,13 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--format", default="text", choices=("text", "json"))
     args = parser.parse_args(argv)
 
+    from store import remote
+
+    server = remote.find(store.db_path(args.db))
+    if server is not None and args.command == "pull":
+        return _pull_through_server(server, args)
+    if server is not None:
+        return _status_through_server(server, args)
     con = store.connect(args.db)
     try:
         if args.command == "status":
@@ -491,15 +498,55 @@ def main(argv: list[str] | None = None) -> int:
             result, summary = None, {"file": str(args.config.name), "error": str(exc)}
     finally:
         con.close()
-    if args.format == "json":
+    marks = None if result is None else (result.since_mark, result.watermark_mark)
+    return _print_pull(summary, marks, args.format)
+
+
+def _print_pull(summary: dict, marks: tuple[str, str] | None, form: str) -> int:
+    if form == "json":
         print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
-    elif result is None or result.rows_read:
+    elif marks is None or summary["rows_read"]:
         print(_text(summary))
-        if result:
-            print(f"  mốc: {show_mark(result.since_mark)} → {show_mark(result.watermark_mark)}")
+        if marks:
+            print(f"  mốc: {show_mark(marks[0])} → {show_mark(marks[1])}")
     else:
-        print(f"{result.file} (sql): không có dòng nào thay đổi kể từ mốc {show_mark(result.since_mark)}")
+        print(f"{summary['file']} (sql): không có dòng nào thay đổi kể từ mốc {show_mark(marks[0])}")
     return 1 if "error" in summary else 0
+
+
+def _pull_through_server(server, args) -> int:
+    """The same pull by the running server (which owns the store), printed the same way."""
+    from store import remote
+
+    fields = {"config": str(args.config.resolve()), "full": "true" if args.full else "false", "user": args.user}
+    try:
+        status, _, body = remote.request(server, "POST", "/api/v1/sources/pull", fields=fields)
+    except remote.RemoteError as exc:
+        summary = {"file": args.config.name, "error": str(exc)}
+        return _print_pull(summary, None, args.format)
+    if status != 200:
+        return _print_pull({"file": args.config.name, "error": remote.answer(status, body)}, None, args.format)
+    answer = json.loads(body)
+    marks = None if "error" in answer else (answer.pop("since_mark"), answer.pop("watermark_mark"))
+    return _print_pull(answer, marks, args.format)
+
+
+def _status_through_server(server, args) -> int:
+    from store import remote
+
+    status, _, body = remote.request(server, "GET", "/api/v1/sources")
+    if status != 200:
+        print(remote.answer(status, body), file=sys.stderr)
+        return 1
+    rows = json.loads(body)["sources"]
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return 0
+    for r in rows:
+        pulled = datetime.fromisoformat(r["last_pull_at"]) if r["last_pull_at"] else None
+        print(f"{r['name']}: mốc {show_mark(r['last_watermark'])}, kéo lúc {pulled:%H:%M %d/%m/%Y}, "
+              f"lần tải #{r['last_batch_id']} ({r['url']})")
+    return 0
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import re
 import secrets
 import threading
@@ -25,12 +26,14 @@ import bcrypt
 import duckdb
 
 ROLES = {"admin": "Quản trị", "leader": "Lãnh đạo", "officer": "Cán bộ một cửa", "analyst": "Chuyên viên phân tích"}
-SESSION_HOURS = 8
+SESSION_HOURS = 8  # $KPI_SESSION_HOURS overrides (session_hours)
 # What each audit_log action is called on the admin page.
 ACTIONS = {"login": "Đăng nhập", "login_failed": "Đăng nhập sai", "login_locked": "Tạm khóa đăng nhập",
            "login_refused": "Từ chối đăng nhập (đang khóa)", "create_user": "Tạo tài khoản",
            "upload": "Tải dữ liệu lên", "undo": "Hoàn tác lần tải", "save_preset": "Lưu mẫu ánh xạ cột",
-           "edit_targets": "Sửa chỉ tiêu", "set_limit": "Đổi giới hạn tệp tải lên"}
+           "edit_targets": "Sửa chỉ tiêu", "set_limit": "Đổi giới hạn tệp tải lên",
+           "api": "Gọi API", "issue_token": "Cấp mã truy cập API", "revoke_token": "Thu hồi mã truy cập API",
+           "schedule": "Đặt lịch kéo dữ liệu", "logout": "Đăng xuất"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -103,6 +106,14 @@ def acting_as(user: User | None):
 
 def current_user() -> User | None:
     return _ACTING.get()
+
+
+def session_hours() -> float:
+    """How long a login lasts: SESSION_HOURS, or $KPI_SESSION_HOURS (e.g. a short one for tests)."""
+    try:
+        return float(os.environ.get("KPI_SESSION_HOURS") or SESSION_HOURS)
+    except ValueError:
+        return SESSION_HOURS
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -267,7 +278,7 @@ def authenticate(con, username: str, password: str, client: str | None = None) -
     token = secrets.token_urlsafe(32)
     started = datetime.now()
     con.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)",
-                [token, username, started, started + timedelta(hours=SESSION_HOURS)])
+                [token, username, started, started + timedelta(hours=session_hours())])
     log(con, username, "login", client)
     return token
 
@@ -287,8 +298,22 @@ def session_user(con, token: str | None, now: datetime | None = None) -> User | 
     return User(username, full_name or "", role, unit_code, tuple(grants or ()))
 
 
+def account(con, username: str) -> User | None:
+    """The active account `username` (the OIDC login maps the provider's address to it)."""
+    ensure_schema(con)
+    rows = con.execute("SELECT username, full_name, role, unit_code, grants FROM users WHERE username = ? AND active",
+                       [username]).fetchall()
+    if not rows:
+        return None
+    username, full_name, role, unit_code, grants = rows[0]
+    return User(username, full_name or "", role, unit_code, tuple(grants or ()))
+
+
 def logout(con, token: str) -> None:
-    con.execute("DELETE FROM sessions WHERE token = ?", [token])
+    """End the session server-side (a cookie or token copied earlier is worth nothing after)."""
+    rows = con.execute("DELETE FROM sessions WHERE token = ? RETURNING username", [token]).fetchall()
+    if rows:
+        log(con, rows[0][0], "logout", None)
 
 
 def log(con, username: str | None, action: str, detail: str | None) -> None:

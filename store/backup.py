@@ -178,6 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     back.add_argument("--force", action="store_true", help="Ghi đè cả khi kho đang có dữ liệu")
     args = parser.parse_args(argv)
     db = store.db_path(args.db)
+    from store import remote
+
+    server = remote.find(db)
+    if server is not None:
+        if args.command == "restore":  # replacing the store under a running server would lose its writes
+            print("LỖI  Máy chủ bảng điều khiển đang dùng kho dữ liệu này: hãy dừng máy chủ rồi khôi phục.",
+                  file=sys.stderr)
+            return 1
+        return _create_through_server(server, db, args.out)
     try:
         if args.command == "create":
             if not db.exists():
@@ -194,6 +203,21 @@ def main(argv: list[str] | None = None) -> int:
     except BackupError as exc:
         print(f"LỖI  {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _create_through_server(server, db: Path, out: Path) -> int:
+    from store import remote
+
+    try:
+        status, _, body = remote.request(server, "POST", "/api/v1/backups", fields={"out": str(out.resolve())})
+    except remote.RemoteError as exc:
+        print(f"LỖI  {exc}", file=sys.stderr)
+        return 1
+    if status != 200:
+        print(f"LỖI  {remote.answer(status, body)}", file=sys.stderr)
+        return 1
+    print(f"Đã sao lưu «{db}» vào «{out}»: {_summary(json.loads(body))}.")
     return 0
 
 

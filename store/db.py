@@ -18,12 +18,11 @@ from pathlib import Path
 import duckdb
 
 from store.components import fact_table_sql  # declarations only: imports nothing of the project
+from store.paths import DEFAULT_DB, ROOT, db_path  # noqa: F401 - db_path is part of this module's API
 
-ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference"
 UNITS_JSON = REFERENCE / "vn_units" / "units_2025.json"
 PLANS_JSON = REFERENCE / "plans" / "plans.json"
-DEFAULT_DB = ROOT / "data" / "kpi.duckdb"
 
 # Held around every write transaction in this process. The app serves all sessions from one
 # connection (a cursor per call): two uploads, or an upload and an undo, writing at once
@@ -164,11 +163,6 @@ CREATE TABLE IF NOT EXISTS plan_tasks (
 """
 
 
-def db_path(path: str | os.PathLike | None = None) -> Path:
-    """`path`, else `$KPI_DB`, else data/kpi.duckdb."""
-    return Path(path or os.environ.get("KPI_DB") or DEFAULT_DB)
-
-
 def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open (and create or upgrade) the store."""
     target = db_path(path)
@@ -186,6 +180,23 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
         _check_migrated(con, target)
     _remember_meta(con)
     return con
+
+
+_SHARED: dict[str, duckdb.DuckDBPyConnection] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
+    """This process's one connection to the store at `path`, opened on first use. The server's
+    doors (pages, HTTP API, scheduler, inbox) all go through it, each call on its own
+    `.cursor()`: DuckDB lets one process write a file, so they must share that process's
+    database instance rather than open the file again."""
+    key = str(db_path(path).resolve())
+    with _SHARED_LOCK:
+        con = _SHARED.get(key)
+        if con is None:
+            con = _SHARED[key] = connect(key)
+        return con
 
 
 # The `meta` table of the store this process opened last, read when it was opened (and kept

@@ -55,12 +55,21 @@ def _drop_schema_version(con) -> None:
     con.execute("DELETE FROM meta WHERE key = 'schema_version'")
 
 
+def _service(con) -> None:
+    """The always-on server's tables: API tokens, SQL-source schedules, job runs, inbox files."""
+    from store import api_tokens, jobs
+
+    con.execute(api_tokens.SCHEMA)
+    con.execute(jobs.SCHEMA)
+
+
 # THE list, in the order they apply. Names are what the `migrations` table records.
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("0001_base_schema", _base_schema),
     ("0002_accounts", _accounts),
     ("0003_procedures_added", _procedures_added),
     ("0004_drop_schema_version", _drop_schema_version),
+    ("0005_service", _service),
 ]
 
 

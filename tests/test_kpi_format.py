@@ -4,7 +4,7 @@ the drill-down and map tables, the CLI table and the reports."""
 from __future__ import annotations
 
 from kpi import format as fmt
-from kpi.__main__ import show_value
+from kpi.output import show_value
 from kpi.definitions import KPIS
 from reports.builder import KpiLine
 

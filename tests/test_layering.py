@@ -1,4 +1,4 @@
-"""The packages form one-directional layers (issue 14): store <- kpi <- loaders <- reports <- ui <-
+"""The packages form one-directional layers (issue 14): store <- kpi <- loaders <- reports <- service <- ui <-
 pages / app.py. Every import of every module is read with `ast`, including those inside functions,
 so no lower layer can reach a higher one, even lazily; the engine and the store never import
 Streamlit."""
@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = {"store": 0, "kpi": 1, "loaders": 2, "reports": 3, "ui": 4, "pages": 5, "app": 5}
+LAYERS = {"store": 0, "kpi": 1, "loaders": 2, "reports": 3, "service": 4, "ui": 5, "pages": 6, "app": 6}
 NO_STREAMLIT = ("store", "kpi", "loaders", "reports")
 
 

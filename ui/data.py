@@ -17,14 +17,13 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from kpi import drill, engine, series, units
+from kpi import drill, engine, periods, series, units
 from kpi.periods import parse
 from store import db as store
 
 
-@st.cache_resource(show_spinner=False)
 def _connection(path: str):
-    return store.connect(path)
+    return store.shared(path)  # the process's one connection, shared with the API and the jobs
 
 
 def db_file() -> str:
@@ -36,8 +35,7 @@ def cursor():
 
 
 def today() -> date:
-    override = os.environ.get("KPI_TODAY")
-    return date.fromisoformat(override) if override else date.today()
+    return periods.today()
 
 
 def version() -> tuple[int, int]:

@@ -41,7 +41,7 @@ def server(tmp_path_factory, request):
     port = _free_port()
     env = os.environ | {"KPI_DB": str(db), "KPI_TODAY": getattr(request.module, "TODAY", "2025-11-15")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ui.serve", "--server.headless", "true",
+        [sys.executable, "-m", "service", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

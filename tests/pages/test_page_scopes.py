@@ -110,7 +110,7 @@ def test_no_error_details_reach_the_visitor(golden_db, monkeypatch):
         raise RuntimeError("bí mật: /duong/dan/noi/bo SELECT password_hash")
 
     monkeypatch.setattr(data, "kpis", broken)
-    # As ui.serve runs it: app.py's st.navigation runs the page (not Streamlit's pages/ folder mode).
+    # As the server (python -m service) runs it: app.py's st.navigation runs the page (not Streamlit's pages/ folder mode).
     from streamlit.runtime.pages_manager import PagesManager
 
     monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
