@@ -25,16 +25,18 @@ PAGES = [
     st.Page("pages/upload.py", title="Tải dữ liệu lên", icon=":material/upload_file:", url_path="tai-len"),
 ]
 ADMIN_PAGE = st.Page("pages/admin.py", title="Quản trị", icon=":material/admin_panel_settings:", url_path="quan-tri")
+CONNECTIONS_PAGE = st.Page("pages/connections.py", title="Kết nối và tự động", icon=":material/hub:",
+                           url_path="ket-noi")
 
 user = auth.current()
 if user is None:
     # Register the pages (hidden) so a shared deep link survives the login, then ask for it.
-    st.navigation([*PAGES, ADMIN_PAGE], position="hidden")
+    st.navigation([*PAGES, ADMIN_PAGE, CONNECTIONS_PAGE], position="hidden")
     auth.login_screen()
     st.stop()
 pages = [p for p in PAGES if user.role in ("officer", "admin") or p.title != "Tải dữ liệu lên"]
 if user.role == "admin":
-    pages.append(ADMIN_PAGE)
+    pages += [ADMIN_PAGE, CONNECTIONS_PAGE]
 auth.sidebar_account(user)
 try:
     st.navigation(pages, position="sidebar").run()

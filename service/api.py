@@ -25,6 +25,7 @@ from fastapi import Depends, FastAPI, File, Form, HTTPException, Query, Request,
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
+from kpi.format import number
 from kpi.output import KpiRequestError, kpi_text
 from kpi.units import data_version
 from loaders import history, sources
@@ -237,7 +238,9 @@ def create_api(settings: ApiSettings) -> FastAPI:
 
 class BodyLimit:
     """Refuses a request body over `limit` bytes with 413, whether it declares its length or
-    streams it: the count is kept as the body arrives, before anything is parsed or spooled."""
+    streams it: the count is kept as the body arrives, before anything is parsed or spooled.
+    A streamed body that goes over is cut there (the app sees its end) and whatever the app
+    then answers is replaced by the 413."""
 
     def __init__(self, app, limit: int):
         self.app, self.limit = app, limit
@@ -248,28 +251,29 @@ class BodyLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             return await self._refuse(scope, receive, send)
-        seen = 0
+        seen, over = 0, False
 
         async def counted():
-            nonlocal seen
+            nonlocal seen, over
+            if over:
+                return {"type": "http.request", "body": b"", "more_body": False}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    over = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
             return message
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
+        async def guarded(message):
+            if not over:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await self._refuse(scope, receive, send)
+
+        await self.app(scope, counted, guarded)
 
     async def _refuse(self, scope, receive, send):
-        mb = self.limit / 1_000_000
-        response = JSONResponse({"detail": f"Yêu cầu quá lớn: tối đa {mb:,.0f} MB.".replace(",", ".")},
+        response = JSONResponse({"detail": f"Yêu cầu quá lớn: tối đa {number(self.limit / 1_000_000, 1)} MB."},
                                 status_code=413)
         await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass

@@ -199,6 +199,15 @@ def shared(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
         return con
 
 
+def close_shared() -> None:
+    """Close every shared connection (a test moving on to another store; a server stopping)."""
+    with _SHARED_LOCK:
+        for con in _SHARED.values():
+            with suppress(duckdb.Error):
+                con.close()
+        _SHARED.clear()
+
+
 # The `meta` table of the store this process opened last, read when it was opened (and kept
 # up to date by set_meta): settings such as the admin's caps on uploaded workbooks
 # (loaders.limits) apply from the moment a store is opened, without this package knowing them.

@@ -41,3 +41,10 @@ def db_state(con) -> dict:
         rows = sorted(map(repr, con.execute(f"SELECT * FROM {table}").fetchall()))
         state[table] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest())
     return state
+
+
+@pytest.fixture(autouse=True)
+def _close_shared_connections():
+    """Each test's stores are closed after it (the pages' and the API's shared connections)."""
+    yield
+    store.close_shared()
