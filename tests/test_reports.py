@@ -202,12 +202,13 @@ def test_overdue_tasks_section(golden):
     ]
     report = builder.build(golden, "16969", parse("2025-Q3"), TODAY, tasks=tasks)
     assert [t.name for t in report.tasks] == ["Tích hợp camera vào IOC", "Ban hành kế hoạch chi tiết"]
-    assert [t.days_late for t in report.tasks] == [(TODAY - date(2025, 8, 31)).days, (TODAY - date(2025, 9, 25)).days]
+    # Late as of the quarter's end, 30/09/2025 (not today, 15/11/2025): 30 and 5 days.
+    assert [t.days_late for t in report.tasks] == [30, 5]
     assert tasks[0].days_late is None  # the caller's objects are not changed
     text = docx_text(word.to_docx(report))
-    assert "Tích hợp camera vào IOC" in text and "76 ngày" in text and builder.NO_TASK_LIST not in text
+    assert "Tích hợp camera vào IOC" in text and "30 ngày" in text and builder.NO_TASK_LIST not in text
     rows = sheet_rows(openpyxl.load_workbook(io.BytesIO(excel.to_xlsx(report)))[excel.SHEETS[2]])
-    assert rows[4][1] == "Tích hợp camera vào IOC" and rows[4][4] == 76
+    assert rows[4][1] == "Tích hợp camera vào IOC" and rows[4][4] == 30
     empty = builder.build(golden, "16969", parse("2025-Q3"), TODAY, tasks=[])
     assert "Không có nhiệm vụ quá hạn." in docx_text(word.to_docx(empty))
 
@@ -267,10 +268,43 @@ def test_overdue_tasks_from_the_task_store(golden, tmp_path):
     tasks = builder.overdue_tasks(golden, "16969", TODAY)
     assert [(t.name, t.lead, t.deadline, t.deadline_text) for t in tasks] == [
         ("Ban hành kế hoạch chi tiết", "Phòng Văn hóa - Xã hội", date(2025, 9, 30), "Trước 30/9/2025")]
-    report = builder.build(golden, "16969", parse("2025-Q3"), TODAY, tasks=tasks)
+    report = builder.build(golden, "16969", parse("2025-11"), TODAY, tasks=tasks)  # as of today, 15/11/2025
     assert report.tasks[0].days_late == 46 and report.tasks[0].progress_text == "50%"
     assert "46 ngày" in docx_text(word.to_docx(report))
+    # Due "Trước 30/9/2025": on the quarter's last day it was not late yet.
+    assert builder.build(golden, "16969", parse("2025-Q3"), TODAY, tasks=tasks).tasks == []
     # A province's report lists its communes' overdue tasks, naming the commune.
     province = builder.overdue_tasks(golden, "40", TODAY)
     assert [t.lead for t in province] == ["Phòng Văn hóa - Xã hội (Xã Nghĩa Thọ)"]
     assert builder.overdue_tasks(golden, "17611", TODAY) is None
+
+
+def test_tasks_are_judged_as_of_the_period_end(golden, tmp_path):
+    """A March 2025 report made on 07/12/2026 listed the task due 31/12/2025 as "341 ngày"
+    overdue (counted to the day it was made): as of 31/03/2025 it was not due yet."""
+    pytest.importorskip("kpi.tasks")
+    from kpi.tasks import annotate, tasks_of
+    load_tasks_file = pytest.importorskip("loaders.tasks").load_tasks_file
+    path = tmp_path / "nhiem_vu_nghia_tho.csv"
+    path.write_text(TASKS_CSV, encoding="utf-8")
+    load_tasks_file(golden, path, province="40", unit="16969")
+    made = date(2026, 12, 7)
+    tasks = builder.overdue_tasks(golden, "16969", made)
+    assert [(t.name, t.deadline) for t in tasks] == [("Ban hành kế hoạch chi tiết", date(2025, 9, 30)),
+                                                     ("Số hóa kết quả TTHC", date(2025, 12, 31))]
+
+    march = builder.build(golden, "16969", parse("2025-03"), made, tasks=tasks)
+    assert march.as_of == date(2025, 3, 31)
+    assert march.tasks == []  # neither was late on 31/03/2025
+    assert "341 ngày" not in docx_text(word.to_docx(march))
+    assert "Không có nhiệm vụ quá hạn." in docx_text(word.to_docx(march))
+    digitise = annotate(tasks_of(golden, "16969"), march.as_of).filter(task="Số hóa kết quả TTHC").row(0, named=True)
+    # 31/03/2025 -> 31/12/2025: 30 + 31 + 30 + 31 + 31 + 30 + 31 + 30 + 31 = 275 days left.
+    assert (digitise["overdue"], digitise["due_soon"], digitise["days_left"]) == (False, False, 275)
+
+    # The year 2025, as of 31/12/2025: the September task 92 days late (Oct 31 + Nov 30 + Dec 31),
+    # the December one due that very day, not late.
+    year = builder.build(golden, "16969", parse("2025"), made, tasks=tasks)
+    assert [(t.name, t.days_late, t.late_text) for t in year.tasks] == [("Ban hành kế hoạch chi tiết", 92, "92 ngày")]
+    # A period not over yet is judged as of today.
+    assert builder.build(golden, "16969", parse("2026-12"), made, tasks=tasks).tasks[1].days_late == 341
