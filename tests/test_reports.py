@@ -119,17 +119,21 @@ def test_files_carry_the_figures(golden):
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in flat and "Độc lập - Tự do - Hạnh phúc" in flat
     assert report.place_date in flat
     line = next(r for r in rows if r[1] == full.label)
-    assert line[2] == "≥ 80%" and line[3].date() == date(2025, 12, 31)
-    # Rates as Vietnamese text (Excel would take the decimal mark from the reader's system),
-    # numerator and denominator as numbers, the deadline as a date shown dd/mm/yyyy.
-    assert line[4] == "66,7%" and line[5:7] == [2, 3]
-    assert line[7] == "-13,3 điểm %" and line[8] == "Có nguy cơ"
+    assert line[3].date() == date(2025, 12, 31)
+    # Every figure is a number with a number format (2/3 = 0,667; target 0,8; gap -0,133),
+    # the deadline a date shown dd/mm/yyyy.
+    assert line[2] == 0.8 and line[4] == pytest.approx(2 / 3) and line[5:7] == [2, 3]
+    assert line[7] == pytest.approx(2 / 3 - 0.8) and line[8] == "Có nguy cơ"
     ws = book[excel.SHEETS[0]]
     row_no = next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=2).value == full.label)
-    assert ws.cell(row=row_no, column=4).number_format == "dd/mm/yyyy"
-    assert ws.cell(row=row_no, column=6).number_format == excel.COUNT_FORMAT
-    received = next(r for r in rows if r[1] == report.kpi("received").label)
-    assert received[4] == 3  # counts stay numbers
+    formats = [ws.cell(row=row_no, column=c).number_format for c in range(3, 9)]
+    assert formats == ['"≥ "0%', "dd/mm/yyyy", "0.0%", excel.COUNT_FORMAT, excel.COUNT_FORMAT,
+                       '+0.0" điểm "%;-0.0" điểm "%;0']
+    assert all(isinstance(ws.cell(row=row_no, column=c).value, float | int) for c in (3, 5, 6, 7, 8))
+    received = next(r for r in range(1, ws.max_row + 1)
+                    if ws.cell(row=r, column=2).value == report.kpi("received").label)
+    assert ws.cell(row=received, column=5).value == 3  # counts stay numbers
+    assert ws.cell(row=received, column=5).number_format == excel.COUNT_FORMAT
     assert sheet_rows(book[excel.SHEETS[2]])[3][0] == builder.NO_TASK_LIST
     with zipfile.ZipFile(io.BytesIO(excel.to_xlsx(report))) as z:
         assert any(name.startswith("xl/charts/chart") for name in z.namelist())
@@ -164,9 +168,20 @@ def test_province_files_list_communes(golden):
     book = openpyxl.load_workbook(io.BytesIO(excel.to_xlsx(report)))
     rows = sheet_rows(book[excel.SHEETS[1]])
     vt = next(r for r in rows if r[2] == "Xã Vân Tụ")
-    assert vt[1] == "17611" and vt[3] == "50,0%" and vt[4:6] == [1, 2] and vt[7] == "-30,0 điểm %"
+    assert vt[1] == "17611" and vt[3] == 0.5 and vt[4:7] == [1, 2, 0.8] and vt[7] == pytest.approx(-0.3)
+    ws = book[excel.SHEETS[1]]
+    vt_row = next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=3).value == "Xã Vân Tụ")
+    assert [ws.cell(row=vt_row, column=c).number_format for c in (4, 7, 8)] == [
+        "0.0%", '"≥ "0%', '+0.0" điểm "%;-0.0" điểm "%;0']
+    # The chart sheet: numbers, and every column the chart reads has a header.
     trend = sheet_rows(book[excel.SHEETS[3]])
-    assert trend[4][:5] == ["09/2025", "40,0%", 2, 5, "80%"] and trend[4][5] == pytest.approx(0.4)
+    assert trend[3] == ["Tháng", "Tỷ lệ toàn trình", "Hồ sơ toàn trình", "Hồ sơ tiếp nhận", "Chỉ tiêu",
+                        "Tỷ lệ toàn trình (vẽ biểu đồ)"]
+    assert trend[4] == ["09/2025", 0.4, 2, 5, 0.8, 0.4]
+    assert trend[5][:2] == ["10/2025", 0.75]
+    ws = book[excel.SHEETS[3]]
+    assert [ws.cell(row=5, column=c).number_format for c in (2, 5, 6)] == ["0.0%", "0%", "0.0%"]
+    assert max(len(r) for r in trend) == 6  # no column beyond the labelled ones
     assert pdf.to_pdf(report).startswith(b"%PDF")
 
 
@@ -181,7 +196,8 @@ def test_empty_period_says_no_data_not_zero(golden):
     assert "0,0%" not in text
     book = openpyxl.load_workbook(io.BytesIO(excel.to_xlsx(report)))
     rows = sheet_rows(book[excel.SHEETS[0]])
-    assert next(r for r in rows if r[1] == full.label)[4] == "Chưa có dữ liệu"
+    assert next(r for r in rows if r[1] == full.label)[4] == "Chưa có dữ liệu"  # text, not 0
+    assert sheet_rows(book[excel.SHEETS[3]])[4] == ["07/2025", "Chưa có dữ liệu", None, None, 0.8, None]
     assert [(p.label, p.value) for p in report.trend] == [("07/2025", None)]
     assert pdf.to_pdf(report).startswith(b"%PDF")
 
@@ -207,8 +223,10 @@ def test_overdue_tasks_section(golden):
     assert tasks[0].days_late is None  # the caller's objects are not changed
     text = docx_text(word.to_docx(report))
     assert "Tích hợp camera vào IOC" in text and "30 ngày" in text and builder.NO_TASK_LIST not in text
-    rows = sheet_rows(openpyxl.load_workbook(io.BytesIO(excel.to_xlsx(report)))[excel.SHEETS[2]])
-    assert rows[4][1] == "Tích hợp camera vào IOC" and rows[4][4] == 30
+    book = openpyxl.load_workbook(io.BytesIO(excel.to_xlsx(report)))
+    rows = sheet_rows(book[excel.SHEETS[2]])
+    assert rows[4][1] == "Tích hợp camera vào IOC" and rows[4][4] == 30 and rows[4][6] == 0
+    assert rows[5][6] == 0.6 and book[excel.SHEETS[2]].cell(row=6, column=7).number_format == "0%"
     empty = builder.build(golden, "16969", parse("2025-Q3"), TODAY, tasks=[])
     assert "Không có nhiệm vụ quá hạn." in docx_text(word.to_docx(empty))
 
