@@ -107,7 +107,8 @@ def _deadlines(texts: pl.Series) -> pl.DataFrame:
 
 def annotate(tasks: pl.DataFrame, today: date, soon_days: int = SOON_DAYS) -> pl.DataFrame:
     """Add due_date, deadline_kind, done, overdue, due_soon and days_left to a task list
-    (columns deadline, status, progress)."""
+    (columns deadline, status, progress), judged as of `today`: a report passes its period's
+    as-of day (kpi.periods.Period.as_of), so a March 2025 report counts from 31/03/2025."""
     frame = tasks.join(_deadlines(tasks["deadline"]), on="deadline", how="left", nulls_equal=False)
     status = pl.col("status").cast(pl.String).str.strip_chars()
     folded = (status.str.to_lowercase().str.replace_all("đ", "d", literal=True).str.normalize("NFD")

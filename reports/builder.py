@@ -5,7 +5,9 @@ the three files and the page preview always carry the same figures.
 Sections, as officials send them upward:
   I.   Kết quả thực hiện các chỉ tiêu (every KPI with a value or a target)
   II.  Các xã/phường chưa đạt (a province's communes under the full-online target, worst first)
-  III. Nhiệm vụ quá hạn (overdue plan tasks, given by the caller; None = no task list yet)
+  III. Nhiệm vụ quá hạn (overdue plan tasks, given by the caller; None = no task list yet),
+       judged as of the report's day A = min(end of the period, today) (docs/domain.md §4.6):
+       a March 2025 report lists what was overdue on 31/03/2025, late by days counted to it
   IV.  Biểu đồ (monthly full_online_rate with the target line)
   V.   Đề xuất, kiến nghị (an editable paragraph)
 """
@@ -241,9 +243,11 @@ def tasks_from_records(records) -> list[OverdueTask]:
 
 
 def overdue_tasks(con: duckdb.DuckDBPyConnection, unit_code: str, today: date) -> list[OverdueTask] | None:
-    """The plan tasks of a unit (a province: with its communes') that are overdue today, from
-    the task store (kpi/tasks.py). None when no task list is loaded for the unit, so the
-    report says "Chưa có danh sách nhiệm vụ" rather than "none overdue"."""
+    """The plan tasks of a unit (a province: with its communes') that are overdue on `today`,
+    from the task store (kpi/tasks.py). None when no task list is loaded for the unit, so the
+    report says "Chưa có danh sách nhiệm vụ" rather than "none overdue". `build()` keeps
+    those overdue on its period's as-of day (on or before `today`, so among these) and counts
+    their days late to it."""
     try:
         from kpi import tasks as plan_tasks
     except ImportError:  # the task store is not part of this installation
@@ -411,17 +415,22 @@ def build(
     trend_months: int = 12,
 ) -> Report:
     """Collect the report of `unit_code` for `period`. `tasks`: the unit's overdue plan
-    tasks (None while no task list is loaded: the report says so)."""
+    tasks (None while no task list is loaded: the report says so); the report keeps those
+    overdue on its as-of day (`period.as_of(today)`: a task due after it was not late then)
+    and counts days late to that day, not to today."""
     unit = scope(con, unit_code)
     province = unit if unit.is_province else scope(con, unit.province_code)
     rows = compute(con, period, unit.code, by="commune" if unit.is_province else None, today=today)
     lines = _kpi_lines(rows, load_targets(con), unit.code, unit.province_code, period)
     has_data = any(k.value is not None for k in lines if k.kpi != "overdue_open")
     trend_line = next((k for k in lines if k.kpi == TREND_KPI), None)
+    as_of = period.as_of(today)
     if tasks is not None:
+        # Due on the as-of day itself is not late yet (docs/domain.md §2.5); a task without a
+        # date is listed as the caller gave it, without a count of days.
         tasks = sorted(
-            (replace(t, days_late=(today - t.deadline).days if t.deadline and t.deadline < today else None)
-             for t in tasks),
+            (replace(t, days_late=(as_of - t.deadline).days if t.deadline else None)
+             for t in tasks if t.deadline is None or t.deadline < as_of),
             key=lambda t: (t.deadline is None, t.deadline or date.max, t.name))
     notes = []
     if unit.is_province:
@@ -430,7 +439,7 @@ def build(
     return Report(
         unit_code=unit.code, unit_name=nfc(unit.full_name), place=nfc(unit.name), level=unit.level,
         province_code=province.code, province_name=nfc(province.full_name), period=period, today=today,
-        as_of=period.as_of(today), plan_title=_plan_title(unit.code), kpis=lines,
+        as_of=as_of, plan_title=_plan_title(unit.code), kpis=lines,
         has_data=has_data, communes=_communes(rows, unit.code) if unit.is_province else None, tasks=tasks,
         trend=_trend(con, unit.code, period, today, trend_months),
         trend_target=trend_line.target if trend_line else None,

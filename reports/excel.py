@@ -1,11 +1,12 @@
 """The report as an Excel workbook (xlsxwriter), one sheet per section, ready to attach.
 
-Vietnamese formats whatever the reader's regional settings: Excel takes decimal marks
-from the operating system (a Windows set to English would show 66.7%), so rates and gaps
-are written as the report's Vietnamese text ("66,7%", "-13,3 điểm %"), while counts stay
-numbers with a format whose thousands dots are literals (1.234.567), and dates stay dates
-shown dd/mm/yyyy. The chart reads hidden numeric columns and labels its points with the
-Vietnamese text. Every text that comes from data is written formula-safe."""
+Every figure is a number an analyst can sum, sort and chart, shown by a number format:
+rates as fractions in percent ("0.0%": 0,667 shows 66,7% where Windows is set to
+Vietnamese; Excel takes the decimal mark from the reader's system), gaps of rates as
+fractions shown "-13,3 điểm %", targets with their operator ("≥ 80%"), counts with a
+format whose thousands dots are literals (1.234.567 on any system), dates as dates shown
+dd/mm/yyyy. "Chưa có dữ liệu" stays text, never 0. The chart plots the sheet's own
+labelled columns. Every text that comes from data is written formula-safe."""
 
 from __future__ import annotations
 
@@ -16,11 +17,45 @@ import xlsxwriter
 
 from kpi.definitions import KPIS, STATUS_COLORS
 from kpi.export import safe_sheet_name, safe_text
-from reports.builder import MOTTO, NO_TASK_LIST, RANK_KPI, TREND_KPI, Report
+from reports.builder import MOTTO, NO_TASK_LIST, TREND_KPI, Report
 
 SHEETS = ("I. Chỉ tiêu", "II. Xã chưa đạt", "III. Nhiệm vụ quá hạn", "IV. Biểu đồ", "V. Kiến nghị")
 # Thousands separated by literal dots, so 1.234.567 reads the Vietnamese way on any system.
 COUNT_FORMAT = r'[>=1000000]#\.###\.###;[>=1000]#\.###;0'
+RATE_FORMAT = "0.0%"
+RATIO_FORMAT = "#,##0.0"
+DAYS_FORMAT = COUNT_FORMAT
+PROGRESS_FORMAT = "0%"
+OPS = {"<=": "≤", "==": "="}
+
+
+def value_format(kind: str) -> str:
+    """The number format of a KPI value of this kind (rate | count | ratio)."""
+    return {"rate": RATE_FORMAT, "ratio": RATIO_FORMAT}.get(kind, COUNT_FORMAT)
+
+
+def target_format(kind: str, target: float, op: str | None) -> str:
+    """A target shown with its operator, as the report words it: "≥ 80%", "≤ 0", "≥ 2,5"."""
+    return f'"{OPS.get(op or ">=", "≥")} "{_target_body(kind, target)}'
+
+
+def _target_body(kind: str, target: float) -> str:
+    """As kpi.format.format_target: a whole target without decimals ("80%", not "80,0%")."""
+    if kind == "rate":
+        return "0%" if abs(target * 100 - round(target * 100)) < 1e-9 else "0.0%"
+    if kind == "ratio" and abs(target - round(target)) >= 1e-9:
+        return "#,##0.0"
+    return "#,##0"
+
+
+def gap_format(kind: str) -> str:
+    """Value minus target, signed: a rate's in percentage points ("-13,3 điểm %", the
+    number being the fraction -0,133), a count's or a ratio's as the value's unit."""
+    if kind == "rate":
+        return '+0.0" điểm "%;-0.0" điểm "%;0'
+    if kind == "ratio":
+        return "+#,##0.0;-#,##0.0;0"
+    return "+#,##0;-#,##0;0"
 
 
 class _Formats:
@@ -45,10 +80,18 @@ class _Formats:
         self.date = add(border=1, align="center", num_format="dd/mm/yyyy")
         self.count = add(border=1, align="right", num_format=COUNT_FORMAT)
         self.right = add(border=1, align="right", text_wrap=True)
-        self.hidden_rate = add(num_format="0.0%", font_color="#808080")
+        self._add = add
+        self._numbers: dict[str, object] = {}
         self.status = {k: add(border=1, align="center", bold=True, font_color="white", bg_color=c)
                        for k, c in STATUS_COLORS.items()}
         self.paragraph = add(text_wrap=True, valign="top", border=1)
+
+    def number(self, num_format: str, align: str = "right"):
+        """A bordered cell format showing numbers with `num_format` (one format object each)."""
+        key = f"{align}|{num_format}"
+        if key not in self._numbers:
+            self._numbers[key] = self._add(border=1, align=align, num_format=num_format)
+        return self._numbers[key]
 
 
 def _header(ws, f: _Formats, report: Report, width: int) -> int:
@@ -106,18 +149,24 @@ def _sheet_kpis(book, f: _Formats, report: Report) -> None:
     for i, k in enumerate(report.kpis, start=1):
         ws.write_number(row, 0, i, f.cell_center)
         ws.write_string(row, 1, k.label, f.cell)
-        ws.write_string(row, 2, k.target_text, f.cell_center)
-        _date_or_text(ws, f, row, 3, k.deadline, k.deadline_text)
-        if k.value is not None and k.kind == "count":
-            ws.write_number(row, 4, k.value, f.count)
+        if k.target is None:
+            ws.write_string(row, 2, k.target_text, f.cell_center)
         else:
-            ws.write_string(row, 4, k.value_text, f.right if k.value is not None else f.cell_center)
+            ws.write_number(row, 2, k.target, f.number(target_format(k.kind, k.target, k.target_op), "center"))
+        _date_or_text(ws, f, row, 3, k.deadline, k.deadline_text)
+        if k.value is None:
+            ws.write_string(row, 4, k.value_text, f.cell_center)  # "Chưa có dữ liệu", never 0
+        else:
+            ws.write_number(row, 4, k.value, f.number(value_format(k.kind)))
         for col, value in ((5, k.numerator), (6, k.denominator)):
             if value is None or k.value is None or k.denominator is None:
                 ws.write_blank(row, col, None, f.cell)
             else:
                 ws.write_number(row, col, value, f.count)
-        ws.write_string(row, 7, k.gap_text, f.right if k.gap is not None else f.cell_center)
+        if k.gap is None:
+            ws.write_string(row, 7, k.gap_text, f.cell_center)
+        else:
+            ws.write_number(row, 7, k.gap, f.number(gap_format(k.kind)))
         ws.write_string(row, 8, k.status_label, f.status[k.status])
         row += 1
     ws.repeat_rows(first - 1)
@@ -145,11 +194,11 @@ def _sheet_communes(book, f: _Formats, report: Report) -> None:
         ws.write_number(row, 0, i, f.cell_center)
         ws.write_string(row, 1, safe_text(c.code), f.cell_center)
         ws.write_string(row, 2, safe_text(c.name), f.cell)
-        ws.write_string(row, 3, KPIS[RANK_KPI].format(c.value), f.right)
+        ws.write_number(row, 3, c.value, f.number(RATE_FORMAT))
         ws.write_number(row, 4, c.numerator or 0, f.count)
         ws.write_number(row, 5, c.denominator or 0, f.count)
-        ws.write_string(row, 6, KPIS[RANK_KPI].format_target(c.target), f.cell_center)
-        ws.write_string(row, 7, c.gap_text, f.right)
+        ws.write_number(row, 6, c.target, f.number(target_format("rate", c.target, None), "center"))
+        ws.write_number(row, 7, c.gap, f.number(gap_format("rate")))
         row += 1
     if not section.behind:
         ws.merge_range(row, 0, row, len(headers) - 1, "Không có xã/phường nào chưa đạt trong số có dữ liệu.",
@@ -177,9 +226,12 @@ def _sheet_tasks(book, f: _Formats, report: Report) -> None:
         if t.days_late is None:
             ws.write_blank(row, 4, None, f.cell)
         else:
-            ws.write_number(row, 4, t.days_late, f.count)
+            ws.write_number(row, 4, t.days_late, f.number(DAYS_FORMAT))
         ws.write_string(row, 5, safe_text(t.status), f.cell_center)
-        ws.write_string(row, 6, t.progress_text, f.right)
+        if t.progress is None:
+            ws.write_blank(row, 6, None, f.cell)
+        else:
+            ws.write_number(row, 6, t.progress / 100, f.number(PROGRESS_FORMAT))
         ws.write_string(row, 7, safe_text(t.note), f.cell)
         row += 1
     if not report.tasks:
@@ -193,41 +245,46 @@ def _sheet_chart(book, f: _Formats, report: Report) -> None:
     ws = book.add_worksheet(name)
     ws.write_string(0, 0, "IV. BIỂU ĐỒ: TỶ LỆ HỒ SƠ XỬ LÝ HOÀN TOÀN TRỰC TUYẾN THEO THÁNG", f.section)
     ws.write_string(1, 0, safe_text(report.heading), f.subhead)
-    headers = ["Tháng", "Tỷ lệ toàn trình", "Hồ sơ toàn trình", "Hồ sơ tiếp nhận", "Chỉ tiêu"]
-    row = first = _table(ws, f, 3, headers, [12, 16, 16, 16, 12])
-    target_text = KPIS[TREND_KPI].format_target(report.trend_target) if report.trend_target is not None else "—"
+    # F repeats B for the chart, blank where B says "Chưa có dữ liệu" (Excel would plot text as
+    # 0; a blank is a gap in the line). Hidden, but labelled like every column.
+    headers = ["Tháng", "Tỷ lệ toàn trình", "Hồ sơ toàn trình", "Hồ sơ tiếp nhận", "Chỉ tiêu",
+               "Tỷ lệ toàn trình (vẽ biểu đồ)"]
+    row = first = _table(ws, f, 3, headers, [12, 16, 16, 16, 12, 16])
+    target = report.trend_target
+    target_text = KPIS[TREND_KPI].format_target(target) if target is not None else "—"
     for p in report.trend:
         ws.write_string(row, 0, p.label, f.cell_center)
-        ws.write_string(row, 1, KPIS[TREND_KPI].format(p.value), f.right)
+        if p.value is None:
+            ws.write_string(row, 1, KPIS[TREND_KPI].format(p.value), f.cell_center)
+            ws.write_blank(row, 5, None, f.cell)
+        else:
+            ws.write_number(row, 1, p.value, f.number(RATE_FORMAT))
+            ws.write_number(row, 5, p.value, f.number(RATE_FORMAT))
         for col, value in ((2, p.numerator), (3, p.denominator)):
             if value is None or p.value is None:
                 ws.write_blank(row, col, None, f.cell)
             else:
                 ws.write_number(row, col, value, f.count)
-        ws.write_string(row, 4, target_text, f.cell_center)
-        # Hidden numeric copies the chart plots.
-        if p.value is not None:
-            ws.write_number(row, 5, p.value, f.hidden_rate)
-        if report.trend_target is not None:
-            ws.write_number(row, 6, report.trend_target, f.hidden_rate)
+        if target is None:
+            ws.write_string(row, 4, target_text, f.cell_center)
+        else:
+            ws.write_number(row, 4, target, f.number(_target_body("rate", target), "center"))
         row += 1
     last = row - 1
-    ws.set_column(5, 6, 10, None, {"hidden": True})
+    ws.set_column(5, 5, 16, None, {"hidden": True})
     if not any(p.value is not None for p in report.trend):
         ws.write_string(row + 1, 0, "Chưa có dữ liệu để vẽ biểu đồ.", f.text)
         return
-    labels = [{"value": f"='{name}'!$B${first + 1 + i}"} if p.value is not None else {"delete": True}
-              for i, p in enumerate(report.trend)]
     chart = book.add_chart({"type": "line"})
     chart.add_series({"name": "Tỷ lệ thực hiện", "categories": [name, first, 0, last, 0],
                       "values": [name, first, 5, last, 5], "line": {"color": "#0969DA", "width": 2.5},
                       "marker": {"type": "circle", "size": 6, "fill": {"color": "#0969DA"},
                                  "border": {"color": "#0969DA"}},
-                      "data_labels": {"value": True, "position": "below", "custom": labels,
+                      "data_labels": {"value": True, "position": "below", "num_format": RATE_FORMAT,
                                       "font": {"bold": True, "color": "#0969DA"}}})
-    if report.trend_target is not None:
+    if target is not None:
         chart.add_series({"name": f"Chỉ tiêu {target_text}", "categories": [name, first, 0, last, 0],
-                          "values": [name, first, 6, last, 6],
+                          "values": [name, first, 4, last, 4],
                           "line": {"color": "#CF222E", "width": 1.75, "dash_type": "dash"}, "marker": {"type": "none"}})
     chart.set_title({"name": f"Tỷ lệ hồ sơ xử lý hoàn toàn trực tuyến — {report.unit_name}",
                      "name_font": {"size": 12, "bold": True}})

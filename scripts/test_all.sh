@@ -9,6 +9,7 @@ bash scripts/test_services.sh start || { echo "Không khởi động được Po
 trap 'bash scripts/test_services.sh stop' EXIT
 eval "$(bash scripts/test_services.sh env)"
 bash scripts/install_browser.sh || { echo "Không cài được Chromium để kiểm thử." >&2; exit 1; }
+bash scripts/install_pdf_tools.sh || { echo "Không cài được poppler-utils (pdftoppm, pdftotext) để kiểm thử báo cáo PDF." >&2; exit 1; }
 
 mkdir -p artifacts
 $PY -m pytest -q -ra "$@"

@@ -119,17 +119,21 @@ def test_files_carry_the_figures(golden):
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in flat and "Độc lập - Tự do - Hạnh phúc" in flat
     assert report.place_date in flat
     line = next(r for r in rows if r[1] == full.label)
-    assert line[2] == "≥ 80%" and line[3].date() == date(2025, 12, 31)
-    # Rates as Vietnamese text (Excel would take the decimal mark from the reader's system),
-    # numerator and denominator as numbers, the deadline as a date shown dd/mm/yyyy.
-    assert line[4] == "66,7%" and line[5:7] == [2, 3]
-    assert line[7] == "-13,3 điểm %" and line[8] == "Có nguy cơ"
+    assert line[3].date() == date(2025, 12, 31)
+    # Every figure is a number with a number format (2/3 = 0,667; target 0,8; gap -0,133),
+    # the deadline a date shown dd/mm/yyyy.
+    assert line[2] == 0.8 and line[4] == pytest.approx(2 / 3) and line[5:7] == [2, 3]
+    assert line[7] == pytest.approx(2 / 3 - 0.8) and line[8] == "Có nguy cơ"
     ws = book[excel.SHEETS[0]]
     row_no = next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=2).value == full.label)
-    assert ws.cell(row=row_no, column=4).number_format == "dd/mm/yyyy"
-    assert ws.cell(row=row_no, column=6).number_format == excel.COUNT_FORMAT
-    received = next(r for r in rows if r[1] == report.kpi("received").label)
-    assert received[4] == 3  # counts stay numbers
+    formats = [ws.cell(row=row_no, column=c).number_format for c in range(3, 9)]
+    assert formats == ['"≥ "0%', "dd/mm/yyyy", "0.0%", excel.COUNT_FORMAT, excel.COUNT_FORMAT,
+                       '+0.0" điểm "%;-0.0" điểm "%;0']
+    assert all(isinstance(ws.cell(row=row_no, column=c).value, float | int) for c in (3, 5, 6, 7, 8))
+    received = next(r for r in range(1, ws.max_row + 1)
+                    if ws.cell(row=r, column=2).value == report.kpi("received").label)
+    assert ws.cell(row=received, column=5).value == 3  # counts stay numbers
+    assert ws.cell(row=received, column=5).number_format == excel.COUNT_FORMAT
     assert sheet_rows(book[excel.SHEETS[2]])[3][0] == builder.NO_TASK_LIST
     with zipfile.ZipFile(io.BytesIO(excel.to_xlsx(report))) as z:
         assert any(name.startswith("xl/charts/chart") for name in z.namelist())
@@ -148,7 +152,8 @@ def test_files_carry_the_figures(golden):
     data = pdf.to_pdf(report)
     assert data.startswith(b"%PDF")
     assert 10_000 < len(data) < 2_000_000
-    assert b"DejaVu" in data  # the Unicode font is embedded
+    assert b"LiberationSerif" in data  # the Word file's Times New Roman, metric for metric, embedded
+    assert b"DejaVu" in data  # the chart's font, as in the Word file's chart picture
     try:
         from pypdf import PdfReader
     except ImportError:
@@ -164,9 +169,20 @@ def test_province_files_list_communes(golden):
     book = openpyxl.load_workbook(io.BytesIO(excel.to_xlsx(report)))
     rows = sheet_rows(book[excel.SHEETS[1]])
     vt = next(r for r in rows if r[2] == "Xã Vân Tụ")
-    assert vt[1] == "17611" and vt[3] == "50,0%" and vt[4:6] == [1, 2] and vt[7] == "-30,0 điểm %"
+    assert vt[1] == "17611" and vt[3] == 0.5 and vt[4:7] == [1, 2, 0.8] and vt[7] == pytest.approx(-0.3)
+    ws = book[excel.SHEETS[1]]
+    vt_row = next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=3).value == "Xã Vân Tụ")
+    assert [ws.cell(row=vt_row, column=c).number_format for c in (4, 7, 8)] == [
+        "0.0%", '"≥ "0%', '+0.0" điểm "%;-0.0" điểm "%;0']
+    # The chart sheet: numbers, and every column the chart reads has a header.
     trend = sheet_rows(book[excel.SHEETS[3]])
-    assert trend[4][:5] == ["09/2025", "40,0%", 2, 5, "80%"] and trend[4][5] == pytest.approx(0.4)
+    assert trend[3] == ["Tháng", "Tỷ lệ toàn trình", "Hồ sơ toàn trình", "Hồ sơ tiếp nhận", "Chỉ tiêu",
+                        "Tỷ lệ toàn trình (vẽ biểu đồ)"]
+    assert trend[4] == ["09/2025", 0.4, 2, 5, 0.8, 0.4]
+    assert trend[5][:2] == ["10/2025", 0.75]
+    ws = book[excel.SHEETS[3]]
+    assert [ws.cell(row=5, column=c).number_format for c in (2, 5, 6)] == ["0.0%", "0%", "0.0%"]
+    assert max(len(r) for r in trend) == 6  # no column beyond the labelled ones
     assert pdf.to_pdf(report).startswith(b"%PDF")
 
 
@@ -181,7 +197,8 @@ def test_empty_period_says_no_data_not_zero(golden):
     assert "0,0%" not in text
     book = openpyxl.load_workbook(io.BytesIO(excel.to_xlsx(report)))
     rows = sheet_rows(book[excel.SHEETS[0]])
-    assert next(r for r in rows if r[1] == full.label)[4] == "Chưa có dữ liệu"
+    assert next(r for r in rows if r[1] == full.label)[4] == "Chưa có dữ liệu"  # text, not 0
+    assert sheet_rows(book[excel.SHEETS[3]])[4] == ["07/2025", "Chưa có dữ liệu", None, None, 0.8, None]
     assert [(p.label, p.value) for p in report.trend] == [("07/2025", None)]
     assert pdf.to_pdf(report).startswith(b"%PDF")
 
@@ -202,12 +219,15 @@ def test_overdue_tasks_section(golden):
     ]
     report = builder.build(golden, "16969", parse("2025-Q3"), TODAY, tasks=tasks)
     assert [t.name for t in report.tasks] == ["Tích hợp camera vào IOC", "Ban hành kế hoạch chi tiết"]
-    assert [t.days_late for t in report.tasks] == [(TODAY - date(2025, 8, 31)).days, (TODAY - date(2025, 9, 25)).days]
+    # Late as of the quarter's end, 30/09/2025 (not today, 15/11/2025): 30 and 5 days.
+    assert [t.days_late for t in report.tasks] == [30, 5]
     assert tasks[0].days_late is None  # the caller's objects are not changed
     text = docx_text(word.to_docx(report))
-    assert "Tích hợp camera vào IOC" in text and "76 ngày" in text and builder.NO_TASK_LIST not in text
-    rows = sheet_rows(openpyxl.load_workbook(io.BytesIO(excel.to_xlsx(report)))[excel.SHEETS[2]])
-    assert rows[4][1] == "Tích hợp camera vào IOC" and rows[4][4] == 76
+    assert "Tích hợp camera vào IOC" in text and "30 ngày" in text and builder.NO_TASK_LIST not in text
+    book = openpyxl.load_workbook(io.BytesIO(excel.to_xlsx(report)))
+    rows = sheet_rows(book[excel.SHEETS[2]])
+    assert rows[4][1] == "Tích hợp camera vào IOC" and rows[4][4] == 30 and rows[4][6] == 0
+    assert rows[5][6] == 0.6 and book[excel.SHEETS[2]].cell(row=6, column=7).number_format == "0%"
     empty = builder.build(golden, "16969", parse("2025-Q3"), TODAY, tasks=[])
     assert "Không có nhiệm vụ quá hạn." in docx_text(word.to_docx(empty))
 
@@ -267,10 +287,43 @@ def test_overdue_tasks_from_the_task_store(golden, tmp_path):
     tasks = builder.overdue_tasks(golden, "16969", TODAY)
     assert [(t.name, t.lead, t.deadline, t.deadline_text) for t in tasks] == [
         ("Ban hành kế hoạch chi tiết", "Phòng Văn hóa - Xã hội", date(2025, 9, 30), "Trước 30/9/2025")]
-    report = builder.build(golden, "16969", parse("2025-Q3"), TODAY, tasks=tasks)
+    report = builder.build(golden, "16969", parse("2025-11"), TODAY, tasks=tasks)  # as of today, 15/11/2025
     assert report.tasks[0].days_late == 46 and report.tasks[0].progress_text == "50%"
     assert "46 ngày" in docx_text(word.to_docx(report))
+    # Due "Trước 30/9/2025": on the quarter's last day it was not late yet.
+    assert builder.build(golden, "16969", parse("2025-Q3"), TODAY, tasks=tasks).tasks == []
     # A province's report lists its communes' overdue tasks, naming the commune.
     province = builder.overdue_tasks(golden, "40", TODAY)
     assert [t.lead for t in province] == ["Phòng Văn hóa - Xã hội (Xã Nghĩa Thọ)"]
     assert builder.overdue_tasks(golden, "17611", TODAY) is None
+
+
+def test_tasks_are_judged_as_of_the_period_end(golden, tmp_path):
+    """A March 2025 report made on 07/12/2026 listed the task due 31/12/2025 as "341 ngày"
+    overdue (counted to the day it was made): as of 31/03/2025 it was not due yet."""
+    pytest.importorskip("kpi.tasks")
+    from kpi.tasks import annotate, tasks_of
+    load_tasks_file = pytest.importorskip("loaders.tasks").load_tasks_file
+    path = tmp_path / "nhiem_vu_nghia_tho.csv"
+    path.write_text(TASKS_CSV, encoding="utf-8")
+    load_tasks_file(golden, path, province="40", unit="16969")
+    made = date(2026, 12, 7)
+    tasks = builder.overdue_tasks(golden, "16969", made)
+    assert [(t.name, t.deadline) for t in tasks] == [("Ban hành kế hoạch chi tiết", date(2025, 9, 30)),
+                                                     ("Số hóa kết quả TTHC", date(2025, 12, 31))]
+
+    march = builder.build(golden, "16969", parse("2025-03"), made, tasks=tasks)
+    assert march.as_of == date(2025, 3, 31)
+    assert march.tasks == []  # neither was late on 31/03/2025
+    assert "341 ngày" not in docx_text(word.to_docx(march))
+    assert "Không có nhiệm vụ quá hạn." in docx_text(word.to_docx(march))
+    digitise = annotate(tasks_of(golden, "16969"), march.as_of).filter(task="Số hóa kết quả TTHC").row(0, named=True)
+    # 31/03/2025 -> 31/12/2025: 30 + 31 + 30 + 31 + 31 + 30 + 31 + 30 + 31 = 275 days left.
+    assert (digitise["overdue"], digitise["due_soon"], digitise["days_left"]) == (False, False, 275)
+
+    # The year 2025, as of 31/12/2025: the September task 92 days late (Oct 31 + Nov 30 + Dec 31),
+    # the December one due that very day, not late.
+    year = builder.build(golden, "16969", parse("2025"), made, tasks=tasks)
+    assert [(t.name, t.days_late, t.late_text) for t in year.tasks] == [("Ban hành kế hoạch chi tiết", 92, "92 ngày")]
+    # A period not over yet is judged as of today.
+    assert builder.build(golden, "16969", parse("2026-12"), made, tasks=tasks).tasks[1].days_late == 341
