@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _through_server(server, args) -> tuple[list[dict], bool]:
+    from loaders import missing_file
     from store import remote
 
     fields = {"kind": args.kind, "province": args.province, "period": args.period, "unit": args.unit,
@@ -60,7 +61,7 @@ def _through_server(server, args) -> tuple[list[dict], bool]:
     summaries = []
     for path in args.files:  # one request a file: each is its own transaction, as here
         if not path.is_file():
-            summaries.append({"file": path.name, "error": f"Không đọc được tệp «{path.name}»: không có tệp này."})
+            summaries.append({"file": path.name, "error": missing_file(path.name)})
             continue
         try:
             status, _, body = remote.request(server, "POST", "/api/v1/uploads", fields=fields, files=[path])

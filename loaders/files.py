@@ -24,6 +24,8 @@ from pathlib import Path
 import blake3
 import polars as pl
 
+from loaders import missing_file
+
 ROW = "__row"
 # A CSV row's first field past the header (the reader keeps one, see _parse_csv): loaders
 # reject a row where it holds text and ignore it empty (a trailing separator loses nothing).
@@ -329,7 +331,7 @@ def read_table(
     path = Path(path)
     name = name or path.name
     if not path.exists():
-        raise LoadError(f"Không tìm thấy tệp «{name}».")
+        raise LoadError(missing_file(name))
     if is_xlsx(path):
         return _read_xlsx(path, name, header_score, min_score)
     return _read_csv(path, name, header_score, min_score)

@@ -61,6 +61,7 @@ class ApiSettings:
     today: Callable[[], date] = date.today
     backup_dir: Path | None = None
     sources_dir: Path | None = None
+    queue_pull: Callable[[str], None] | None = None   # the server's scheduler: run a scheduled source now
 
 
 def plain(value):
@@ -212,6 +213,18 @@ def create_api(settings: ApiSettings) -> FastAPI:
         admin_only(who)
         con = cursor()
         return plain({"sources": sources_status(con), "schedules": jobs.schedules(con), "runs": jobs.runs(con, 50)})
+
+    @api.post("/v1/sources/{name}/run", status_code=202,
+              summary="Đưa một nguồn đã đặt lịch vào hàng đợi của bộ lập lịch ngay (quản trị)")
+    def run_scheduled(who: Who, name: str) -> dict:
+        admin_only(who)
+        if settings.queue_pull is None:
+            raise HTTPException(503, "Bộ lập lịch của máy chủ đang tắt.")
+        try:
+            settings.queue_pull(name)
+        except ValueError as exc:  # ScheduleError: no such scheduled source
+            raise HTTPException(404, str(exc)) from None
+        return {"queued": name}
 
     @api.post("/v1/sources/pull", summary="Kéo dữ liệu từ một nguồn SQL ngay (quản trị)")
     def pull_now(who: Who, config: Annotated[str | None, Form()] = None, name: Annotated[str | None, Form()] = None,

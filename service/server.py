@@ -76,6 +76,11 @@ class Runtime:
                 every=float(os.environ.get("KPI_INBOX_POLL") or 5))
         self.link = remote.announce(self.db, url)  # last: the CLIs come only once all is ready
 
+    def queue_pull(self, name: str) -> None:
+        if self.scheduler is None:
+            raise ValueError("Bộ lập lịch của máy chủ đang tắt.")
+        self.scheduler.run_now(name)
+
     def stop(self) -> None:
         if self.link:
             remote.withdraw(self.db, self.link)
@@ -100,7 +105,8 @@ def build(db: Path) -> st.App:
     runtime = RUNTIME = Runtime(db)
     settings = ApiSettings(db=db, operator_secret=lambda: runtime.link.secret if runtime.link else None,
                            max_body_bytes=_max_body(config), today=today,
-                           backup_dir=_folder("KPI_BACKUPS", db, "backups"), sources_dir=runtime.sources_dir)
+                           backup_dir=_folder("KPI_BACKUPS", db, "backups"), sources_dir=runtime.sources_dir,
+                           queue_pull=runtime.queue_pull)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
