@@ -293,6 +293,8 @@ def test_sigkill_during_an_api_upload_and_a_scheduled_pull(tmp_path, fixtures, p
     db = tmp_path / "kpi.duckdb"
     tokens = prepare(db, fixtures, sources, cron="0 3 1 1 *")  # scheduled, but only run on demand here
     before = dossier_count(db)
+    for stale in Path(tempfile.gettempdir()).glob("kpi_api_*/*/lon.csv"):  # an earlier interrupted run's
+        shutil.rmtree(stale.parent.parent, ignore_errors=True)
     big = write_export(tmp_path / "lon.csv", 600_000, prefix="BIG", units=["16969"])
 
     # 1. An API upload killed after its body arrived, while it loads.

@@ -39,7 +39,8 @@ def server(tmp_path_factory, request):
     db = folder / "kpi.duckdb"
     request.module.prepare_db(db)
     port = _free_port()
-    env = os.environ | {"KPI_DB": str(db), "KPI_TODAY": getattr(request.module, "TODAY", "2025-11-15")}
+    env = os.environ | {"KPI_DB": str(db), "KPI_TODAY": getattr(request.module, "TODAY", "2025-11-15"),
+                        **getattr(request.module, "SERVER_ENV", {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "service", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
@@ -115,10 +116,13 @@ def screenshot(driver, name: str) -> Path:
 
 
 def log_in(driver, url: str, username: str, password: str) -> None:
-    """Open the app and log in through the form (waits for the form to be rendered)."""
+    """Open the app and log in afresh through the form (waits for the form to be rendered).
+    An earlier test's login cookie is dropped first: the server would keep that user."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    driver.get(url)
+    driver.delete_all_cookies()
     driver.get(url)
     WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, 'input[type="password"]'))
     wait_idle(driver)

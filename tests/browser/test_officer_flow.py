@@ -28,7 +28,7 @@ def prepare_db(path):
 
 
 def open_page(driver, title: str) -> None:
-    """Navigate inside the app (a reload would start a new, logged-out session)."""
+    """Navigate inside the app (as a user would: a reload keeps the login but starts a new session)."""
     link = [a for a in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a') if title in a.text]
     link[0].click()
     wait_idle(driver)
