@@ -8,7 +8,7 @@ without a denominator has no value ("no data"), never 0.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
@@ -209,7 +209,7 @@ class KpiValue:
     def public(self) -> dict:
         """The CLI's JSON record (the KPI ids of docs/domain.md)."""
         keys = ("unit_code", "unit_name", "period", "kpi", "value", "numerator", "denominator", "target", "status")
-        return {k: asdict(self)[k] for k in keys}
+        return {k: getattr(self, k) for k in keys}
 
 
 def _num(row: dict, name: str | None) -> float | None:
