@@ -11,14 +11,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from store import cli
+
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m kpi", description="Tính chỉ tiêu KPI chuyển đổi số.")
-    p.add_argument("--period", required=True, help="2025-09, 2025-Q3, 2025 hoặc 2025-07-01..2025-09-30")
-    p.add_argument("--db", default=None, help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
-    p.add_argument("--unit", default=None, help="Mã tỉnh hoặc xã (mặc định: tỉnh có nhiều dữ liệu nhất)")
+    p = cli.parser("python -m kpi", "Tính chỉ tiêu KPI chuyển đổi số.")
+    p.add_argument("--period", required=True, metavar="KỲ", help="2025-09, 2025-Q3, 2025 hoặc 2025-07-01..2025-09-30")
+    p.add_argument("--db", default=None, metavar="TỆP", help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
+    p.add_argument("--unit", default=None, metavar="MÃ", help="Mã tỉnh hoặc xã (mặc định: tỉnh có nhiều dữ liệu nhất)")
     p.add_argument("--by", default=None, choices=("commune",), help="commune: từng xã/phường của tỉnh")
-    p.add_argument("--kpi", action="append", help="Chỉ tính KPI này (mã KPI, lặp lại được)")
+    p.add_argument("--kpi", action="append", metavar="MÃ_KPI", help="Chỉ tính KPI này (mã KPI, lặp lại được)")
     p.add_argument("--today", default=None, help=argparse.SUPPRESS)
     p.add_argument("--format", default="table", choices=("table", "json", "csv"), help="Định dạng (mặc định: table)")
     return p

@@ -76,14 +76,31 @@ def show_value(kpi: str, value: float | None) -> str:
     return KPIS[kpi].format(value)
 
 
+TABLE_COLUMNS = (("Mã", 5, ">"), ("Đơn vị", 28, "<"), ("Kỳ", 10, "<"), ("Chỉ tiêu", 46, "<"),
+                 ("Giá trị", 16, ">"), ("(tử số/mẫu số)", 22, "<"), ("Chỉ tiêu kế hoạch", 24, "<"), ("Đánh giá", 0, "<"))
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` in `width` characters, cut at a word boundary with «…» when it is longer."""
+    if not width or len(text) <= width:
+        return text
+    cut = text[: width - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
 def table(rows) -> str:
-    lines = []
+    """The table of `python -m kpi`: a header row, then one line per KPI; names are shortened
+    at a word, never in the middle of one."""
+    def line(cells) -> str:
+        return " ".join(f"{_fit(str(c), w):{a}{w}}" if w else str(c)
+                        for c, (_, w, a) in zip(cells, TABLE_COLUMNS, strict=True)).rstrip()
+
+    lines = [line(name for name, _, _ in TABLE_COLUMNS)]
     for r in rows:
-        target = "" if r.target is None else f"chỉ tiêu {r.target_op} {KPIS[r.kpi].format_target(r.target)}"
+        op = {">=": "≥", "<=": "≤", "==": "="}.get(r.target_op or "", r.target_op)
+        target = "" if r.target is None else f"{op} {KPIS[r.kpi].format_target(r.target)}"
         nd = ("" if r.denominator is None or r.numerator is None
-              else f" ({fmt.number(r.numerator)}/{fmt.number(r.denominator)})")
-        lines.append(
-            f"{r.unit_code:>5} {r.unit_name[:28]:<28} {r.period:<10} {KPIS[r.kpi].label[:45]:<45} "
-            f"{show_value(r.kpi, r.value):>16}{nd:<20} {target:<22} {STATUS_LABELS[r.status]}"
-        )
+              else f"({fmt.number(r.numerator)}/{fmt.number(r.denominator)})")
+        lines.append(line((r.unit_code, r.unit_name, r.period, KPIS[r.kpi].label, show_value(r.kpi, r.value), nd,
+                           target, STATUS_LABELS[r.status])))
     return "\n".join(lines)

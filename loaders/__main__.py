@@ -9,11 +9,12 @@ While the dashboard serves the store, the files go to the running server's API
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
 from pathlib import Path
+
+from store import cli
 
 # The file kinds (loaders/sources.py KINDS), listed here so that `--help` and a load through
 # the server need not import the loaders; tests/test_server_cli.py checks they agree.
@@ -21,16 +22,16 @@ KINDS = ("dossiers", "template", "catalogue", "archive", "tasks")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loaders", description="Nạp tệp dữ liệu vào kho KPI.")
-    parser.add_argument("files", nargs="+", type=Path)
-    parser.add_argument("--db", default=None, help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
-    parser.add_argument("--province", default=None, help="Mã tỉnh/thành phố để đối chiếu tên đơn vị")
+    parser = cli.parser("python -m loaders", "Nạp tệp dữ liệu vào kho KPI.")
+    parser.add_argument("files", nargs="+", type=Path, metavar="TỆP", help="Tệp CSV hoặc Excel (.xlsx) cần nạp")
+    parser.add_argument("--db", default=None, metavar="TỆP_KHO", help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
+    parser.add_argument("--province", default=None, metavar="MÃ", help="Mã tỉnh/thành phố để đối chiếu tên đơn vị")
     parser.add_argument("--kind", default=None, choices=KINDS, help="Loại tệp (mặc định: tự nhận biết)")
-    parser.add_argument("--period", default=None, help="Kỳ báo cáo cho biểu mẫu không ghi kỳ (vd. 2025-10)")
-    parser.add_argument("--unit", default=None,
+    parser.add_argument("--period", default=None, metavar="KỲ", help="Kỳ báo cáo cho biểu mẫu không ghi kỳ (vd. 2025-10)")
+    parser.add_argument("--unit", default=None, metavar="ĐƠN_VỊ",
                         help="Đơn vị của tệp chỉ thuộc một đơn vị (danh sách nhiệm vụ, danh mục, biểu 07a), mã hoặc tên")
-    parser.add_argument("--user", default=None, help="Người tải lên (ghi vào lịch sử)")
-    parser.add_argument("--format", default="text", choices=("text", "json"))
+    parser.add_argument("--user", default=None, metavar="TÊN", help="Người tải lên (ghi vào lịch sử)")
+    parser.add_argument("--format", default="text", choices=("text", "json"), help="Định dạng kết quả (mặc định: text)")
     args = parser.parse_args(argv)
     from store import remote
     from store.paths import db_path

@@ -8,7 +8,6 @@ uploads is left alone unless --rebuild.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from datetime import date
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from loaders import sources
 from loaders.files import LoadError
-from store import accounts
+from store import accounts, cli
 from store import db as store
 
 SAMPLE_DIR = store.ROOT / "data" / "sample"
@@ -83,10 +82,10 @@ def build(path: Path, scale: float = 1.0, today: date | None = None, out=print) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loaders.bootstrap")
-    parser.add_argument("--db", default=None)
-    parser.add_argument("--rebuild", action="store_true", help="xóa kho hiện có và tạo lại từ dữ liệu mẫu")
-    parser.add_argument("--scale", type=float, default=1.0)
+    parser = cli.parser("python -m loaders.bootstrap", "Tạo kho dữ liệu mẫu (lần chạy đầu của make run).")
+    parser.add_argument("--db", default=None, help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
+    parser.add_argument("--rebuild", action="store_true", help="Xóa kho hiện có và tạo lại từ dữ liệu mẫu")
+    parser.add_argument("--scale", type=float, default=1.0, help="Hệ số số lượng hồ sơ mẫu (mặc định 1)")
     args = parser.parse_args(argv)
     path = store.db_path(args.db)
     if has_data(path) and not args.rebuild:

@@ -21,7 +21,6 @@ CLI: python -m loaders.sql_source pull --config FILE [--db PATH] [--full] [--for
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -37,6 +36,7 @@ import polars as pl
 from loaders.dossiers import FIELDS, LoadResult, match_headers, missing_required, prepare, write_dossiers
 from loaders.files import ROW, LoadError, RawTable, _unique_headers
 from loaders.values import LOCAL_TZ
+from store import cli
 from store import db as store
 
 INITIAL_WATERMARK = datetime(1900, 1, 1)
@@ -461,8 +461,7 @@ def _text(s: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loaders.sql_source",
-                                     description="Kéo hồ sơ từ CSDL một cửa (SQL) vào kho KPI.")
+    parser = cli.parser("python -m loaders.sql_source", "Kéo hồ sơ từ CSDL một cửa (SQL) vào kho KPI.")
     sub = parser.add_subparsers(dest="command", required=True)
     pull_cmd = sub.add_parser("pull", help="Kéo phần thay đổi kể từ lần kéo trước")
     pull_cmd.add_argument("--config", required=True, type=Path, help="Tệp cấu hình nguồn (.toml hoặc .json)")

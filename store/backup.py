@@ -26,7 +26,6 @@ first, or call create() with the app's connection.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -36,8 +35,8 @@ from pathlib import Path
 
 import duckdb
 
+from store import cli, migrations, sqlquote
 from store import db as store
-from store import migrations, sqlquote
 
 MANIFEST = "manifest.json"
 SEEDED = {"units", "targets", "meta", "migrations"}  # filled by store.connect in every new store
@@ -167,7 +166,7 @@ def restore(source: str | os.PathLike, db: str | os.PathLike, force: bool = Fals
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m store.backup", description="Sao lưu và khôi phục kho dữ liệu KPI.")
+    parser = cli.parser("python -m store.backup", "Sao lưu và khôi phục kho dữ liệu KPI.")
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("create", help="Sao lưu toàn bộ kho vào một thư mục mới")
     make.add_argument("--db", default=None, help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
