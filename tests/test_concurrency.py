@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.ws_session import Session, free_port  # noqa: F401 - free_port: other tests import it from here
 from kpi.engine import compute
 from kpi.periods import parse
 from loaders.batches import undo_batch
@@ -176,69 +176,6 @@ def kpi_counts(con) -> list[tuple]:
 
 
 # --- The real server: websocket sessions, officers in the server process, the CLI meanwhile ------------
-
-class Session:
-    """One browser-like Streamlit session over the server's websocket (protobuf messages)."""
-
-    def __init__(self, port: int):
-        import websocket
-
-        self.ws = websocket.create_connection(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                                              origin=f"http://127.0.0.1:{port}", timeout=HANG_SECONDS)
-
-    def run(self, page: str = "", query: str = "", widgets=()) -> tuple[int, list]:
-        """Ask for a script run; returns (finish status, elements) once it has finished."""
-        from streamlit.proto.BackMsg_pb2 import BackMsg
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-        message = BackMsg()
-        message.rerun_script.query_string = query
-        message.rerun_script.page_name = page
-        message.rerun_script.widget_states.widgets.extend(widgets)
-        self.ws.send_binary(message.SerializeToString())
-        elements = []
-        while True:
-            forward = ForwardMsg()
-            forward.ParseFromString(self.ws.recv())
-            kind = forward.WhichOneof("type")
-            if kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
-                element = forward.delta.new_element
-                elements.append((element.WhichOneof("type"), getattr(element, element.WhichOneof("type"))))
-            elif kind == "script_finished":
-                return forward.script_finished, elements
-
-    def finish_rerun(self) -> int:
-        """After st.rerun() the server runs the script again by itself: wait for that run."""
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-        while True:
-            forward = ForwardMsg()
-            forward.ParseFromString(self.ws.recv())
-            if forward.WhichOneof("type") == "script_finished":
-                return forward.script_finished
-
-    def login(self, username: str, password: str) -> None:
-        from streamlit.proto.WidgetStates_pb2 import WidgetState
-
-        status, elements = self.run("", "tinh=40")
-        ids = {e.label: e.id for kind, e in elements if kind in ("text_input", "button")}
-        status, _ = self.run("", "tinh=40", [
-            WidgetState(id=ids["Tên đăng nhập"], string_value=username),
-            WidgetState(id=ids["Mật khẩu"], string_value=password),
-            WidgetState(id=ids["Đăng nhập"], trigger_value=True)])
-        if status == 2:  # FINISHED_EARLY_FOR_RERUN: logged in, st.rerun()
-            status = self.finish_rerun()
-        assert status == 0, status
-
-    def close(self) -> None:
-        self.ws.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = HANG_SECONDS) -> None:
     deadline = time.monotonic() + timeout

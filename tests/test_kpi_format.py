@@ -4,8 +4,8 @@ the drill-down and map tables, the CLI table and the reports."""
 from __future__ import annotations
 
 from kpi import format as fmt
-from kpi.output import show_value
 from kpi.definitions import KPIS
+from kpi.output import show_value
 from reports.builder import KpiLine
 
 

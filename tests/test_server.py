@@ -31,6 +31,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from bench.ws_session import Session, free_port
 from kpi.engine import compute
 from kpi.periods import parse
 from loaders.dossiers import load_dossier_file
@@ -39,7 +40,6 @@ from service.scheduler import save as save_schedule
 from store import accounts, api_tokens, remote
 from store import db as store
 
-from .test_concurrency import Session, free_port
 from .test_crash_safety import write_export
 from .test_sql_source import DDL, FIRST, Remote, server_url
 
