@@ -112,12 +112,9 @@ def plain_table(frame: pl.DataFrame) -> None:
 
 def excel_button(frame: pl.DataFrame, file_stem: str, label: str = "Tải Excel", percent_columns=None,
                  title: str | None = None, key: str | None = None) -> None:
-    stem = re.sub(r"[^0-9A-Za-z_-]+", "_", file_stem).strip("_") or "bang"
-    st.download_button(
-        label, data=to_xlsx({"Dữ liệu": frame}, percent_columns=set(percent_columns or ()), title=title),
-        file_name=f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=key or f"xlsx_{stem}", icon=":material/download:",
-    )
+    """A button that downloads `frame` as an Excel workbook, written only when clicked (a
+    workbook built on every rerun of every viewer was a tenth of the server's time)."""
+    excel_button_deferred(lambda: frame, file_stem, label, percent_columns, title, key)
 
 
 def set_scope(province: str, unit: str | None = None) -> None:
