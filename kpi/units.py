@@ -20,6 +20,25 @@ def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     ).fetchall()[0])
 
 
+def province_versions(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str, int, int]]:
+    """Per province, what data_version is for the whole store: ("tỉnh", code, last batch id that
+    touched it, undone batches that touched it). A batch touches the provinces of the units it
+    wrote and its own province; one that names neither counts for every province. A figure of
+    one province cached under its version stays valid while other provinces upload (the tag
+    keeps these keys apart from data_version's)."""
+    rows = con.execute(
+        """WITH touched AS (
+               SELECT b.batch_id, b.status, u.province_code AS p FROM batches b
+               JOIN batch_units bu ON bu.batch_id = b.batch_id JOIN units u ON u.code = bu.unit_code
+               UNION SELECT batch_id, status, province_code FROM batches WHERE province_code IS NOT NULL
+               UNION SELECT b.batch_id, b.status, NULL FROM batches b WHERE b.province_code IS NULL
+                     AND NOT EXISTS (SELECT 1 FROM batch_units bu WHERE bu.batch_id = b.batch_id))
+           SELECT pr.code, coalesce(max(t.batch_id), 0), count(t.batch_id) FILTER (WHERE t.status = 'undone')
+           FROM units pr LEFT JOIN touched t ON t.p = pr.code OR t.p IS NULL
+           WHERE pr.level = 'province' GROUP BY pr.code""").fetchall()
+    return {code: ("tỉnh", code, last, undone) for code, last, undone in rows}
+
+
 def provinces(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
     """(code, name, dossiers) for the 34 provinces, those with data first."""
     return con.execute(

@@ -87,7 +87,7 @@ def data_months(data_version: tuple) -> tuple[str | None, str | None]:
 
 # --- Map and drill-down -----------------------------------------------------------------------
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)  # read-only shapes: shared, not copied on every run
 def boundaries(province: str | None = None) -> dict | None:
     """GeoJSON of a province's communes (None when the project has no boundaries for it), or
     of the 34 provinces when `province` is None. Features carry `properties.code`."""
@@ -105,8 +105,9 @@ def boundaries(province: str | None = None) -> dict | None:
 def province_kpis(data_version: tuple, period_label: str, today_iso: str, kpi: str) -> list[dict]:
     """One KPI for each of the 34 provinces (a loop over provinces, each pooled by the engine)."""
     out = []
+    versions = units.province_versions(cursor())  # an upload recomputes its own province only
     for code, _name, _n in provinces(data_version):
-        out += kpis(data_version, period_label, code, None, today_iso)
+        out += kpis(versions.get(code, data_version), period_label, code, None, today_iso)
     return [r for r in out if r["kpi"] == kpi]
 
 
