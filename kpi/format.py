@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from babel.numbers import format_decimal, format_percent
+import polars as pl
+from babel.numbers import NumberFormatError, format_decimal, format_percent, parse_decimal
 
 LOCALE = "vi_VN"
 NO_DATA = "Chưa có dữ liệu"
@@ -29,6 +30,81 @@ def day(value: date | datetime | None) -> str:
     if value is None:
         return ""
     return value.strftime("%d/%m/%Y")
+
+
+def moment(value: datetime | None) -> str:
+    """A date and time as an official reads it: "31/12/2025 14:05" ('' without one)."""
+    if value is None:
+        return ""
+    return value.strftime("%d/%m/%Y %H:%M")
+
+
+def parse_number(text: object, percent: bool = False) -> float | None:
+    """A number typed the Vietnamese way ("1.234,5", "0,8", "80%") as a float; None when
+    empty. `percent`: the number is a rate, written as "80%", "80" or "0,8" (a bare number
+    above 1 is read as percent). ValueError (Vietnamese) when it is no number."""
+    if text is None:
+        return None
+    if isinstance(text, int | float):
+        value = float(text)
+        return value / 100 if percent and value > 1 else value
+    raw = str(text).strip().replace(" ", "").replace("\u00a0", "")
+    if not raw:
+        return None
+    has_sign = raw.endswith("%")
+    try:
+        value = float(parse_decimal(raw.rstrip("%"), locale=LOCALE, strict=True))
+    except NumberFormatError:
+        raise ValueError(f"«{text}» không phải là số (viết như 1.234,5 hoặc 80%).") from None
+    if has_sign or (percent and value > 1):
+        return value / 100
+    return value
+
+
+# --- Tables as a page shows them ------------------------------------------------------------------
+
+def display_frame(frame: pl.DataFrame, labels: dict[str, str] | None = None, *, percent: tuple[str, ...] = (),
+                  digits: dict[str, int] | None = None, missing: str = "") -> pl.DataFrame:
+    """`frame` as a table shows it to an official, every cell a text: columns renamed by
+    `labels` (the others keep their names; a column labelled None is dropped), numbers
+    with Vietnamese grouping ("1.234", floats with 1 decimal unless `digits` says, `percent`
+    columns as "30%"), dates "31/12/2025", times "31/12/2025 14:05", yes/no as "Có"/"Không",
+    lists joined by ", ", and an empty cell as `missing` (never "None"). Tables are formatted
+    here rather than by the grid, whose number format follows the browser's language."""
+    labels = labels or {}
+    digits = digits or {}
+    out = {}
+    for name in frame.columns:
+        label = labels.get(name, name)
+        if label is None:
+            continue
+        column = frame[name]
+        dtype = column.dtype
+        if name in percent:
+            texts = [None if v is None else percent_text(v, digits.get(name, 1)) for v in column.to_list()]
+        elif dtype.is_integer():
+            texts = [None if v is None else number(v) for v in column.to_list()]
+        elif dtype.is_float():
+            places = digits.get(name, 1)
+            texts = [None if v is None or v != v else number(v, places) for v in column.to_list()]
+        elif dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
+            texts = [None if v is None else moment(v) for v in column.to_list()]
+        elif dtype == pl.Date:
+            texts = [None if v is None else day(v) for v in column.to_list()]
+        elif dtype == pl.Boolean:
+            texts = [None if v is None else ("Có" if v else "Không") for v in column.to_list()]
+        elif isinstance(dtype, pl.List):
+            texts = [None if v is None else ", ".join("" if x is None else str(x) for x in v) for v in column.to_list()]
+        else:
+            texts = [None if v is None else str(v) for v in column.to_list()]
+        out[label] = pl.Series(label, [missing if t is None else t for t in texts], dtype=pl.String)
+    return pl.DataFrame(out, schema={k: pl.String for k in out})
+
+
+def percent_text(value: float, digits: int = 1) -> str:
+    """A rate as "30%" (no needless decimals: "82,5%", "30%")."""
+    whole = abs(value * 100 - round(value * 100)) < 1e-9
+    return percent(value, 0 if whole else digits)
 
 
 # --- KPI values: one text per KPI kind, used by cards, tables, the CLI and the reports ------------

@@ -15,6 +15,7 @@ from kpi import format as fmt
 from kpi import targets as kpi_targets
 from kpi.definitions import KPIS
 from loaders import limits
+from loaders.audit_text import audit_detail
 from store import accounts
 from store import db as store
 from ui import auth, data, widgets
@@ -80,31 +81,55 @@ with st.form("new_user", border=True):
 st.subheader("Chỉ tiêu")
 kpi_names = {k: d.label for k, d in KPIS.items()}
 kpi_ids = {label: k for k, label in kpi_names.items()}
+OPS = {">=": "≥ (ít nhất)", "<=": "≤ (nhiều nhất)", "==": "= (đúng bằng)"}
+op_codes = {label: code for code, label in OPS.items()}
 targets = kpi_targets.editable_targets(cur, visible)
-# Empty cells stay empty (the editor would print "None"); dates are typed as dd/mm/yyyy.
+
+
+def _target_text(kpi: str, value: float | None) -> str:
+    """A target as typed and read back: "80%" for a rate, "1.234" / "12,5" otherwise."""
+    if value is None:
+        return ""
+    return KPIS[kpi].format_target(value) if kpi in KPIS else fmt.number(value, 1)
+
+
+# Every cell a Vietnamese text: KPI and comparison by name, targets as "80%", dates as
+# dd/mm/yyyy, empty cells empty (the editor would print "None").
 shown = targets.with_columns(
     pl.col("unit_code").map_elements(lambda c: unit_label(c) if c else "Mọi đơn vị", return_dtype=pl.String,
                                      skip_nulls=False).alias("unit_name"),
+    pl.struct("kpi", "value").map_elements(lambda r: _target_text(r["kpi"], r["value"]), return_dtype=pl.String)
+    .alias("value"),
     pl.col("kpi").replace_strict(kpi_names, default=pl.col("kpi")),
+    pl.col("op").replace_strict(OPS, default=pl.col("op")),
     *[pl.col(c).dt.strftime("%d/%m/%Y").fill_null("") for c in ("deadline", "from_date")],
     *[pl.col(c).fill_null("") for c in ("unit_code", "plan_slug", "note")],
 ).select("unit_code", "unit_name", *[c for c in kpi_targets.TARGET_COLUMNS if c != "unit_code"])
-st.caption("Tỷ lệ ghi dạng số thập phân (0,8 = 80%); ngày ghi dạng ngày/tháng/năm, để trống nếu không có.")
+st.caption("Tỷ lệ ghi dạng phần trăm (80%), số ghi kiểu Việt Nam (1.234 hoặc 12,5); ngày ghi dạng ngày/tháng/năm, "
+           "để trống nếu không có.")
 edited = st.data_editor(
-    shown, hide_index=True, width="stretch", num_rows="dynamic", key="targets_editor",
+    shown, hide_index=True, width="stretch", num_rows="dynamic", key="targets_editor", placeholder="",
     column_config={"unit_code": st.column_config.TextColumn(
-                       "Mã đơn vị" + (" (trống = mọi đơn vị)" if national else "")),
-                   "unit_name": st.column_config.TextColumn("Tên đơn vị", disabled=True),
-                   "kpi": st.column_config.SelectboxColumn("Chỉ tiêu", options=list(kpi_ids), required=True),
-                   "value": st.column_config.NumberColumn("Mục tiêu", required=True),
-                   "op": st.column_config.SelectboxColumn("So sánh", options=[">=", "<=", "=="], required=True),
-                   "deadline": st.column_config.TextColumn("Thời hạn"),
-                   "from_date": st.column_config.TextColumn("Áp dụng từ"),
-                   "plan_slug": st.column_config.TextColumn("Kế hoạch"),
-                   "note": st.column_config.TextColumn("Ghi chú")})
+                       "Mã đơn vị" + (" (trống = mọi đơn vị)" if national else ""), width="small"),
+                   "unit_name": st.column_config.TextColumn("Tên đơn vị", disabled=True, width="medium"),
+                   "kpi": st.column_config.SelectboxColumn("Chỉ tiêu", options=list(kpi_ids), required=True,
+                                                           width="large"),
+                   "value": st.column_config.TextColumn("Mục tiêu", required=True, width="small",
+                                                        alignment="right"),
+                   "op": st.column_config.SelectboxColumn("So sánh", options=list(op_codes), required=True,
+                                                          width="small"),
+                   "deadline": st.column_config.TextColumn("Thời hạn", width="small"),
+                   "from_date": st.column_config.TextColumn("Áp dụng từ", width="small"),
+                   "plan_slug": st.column_config.TextColumn("Kế hoạch", width="small"),
+                   "note": st.column_config.TextColumn("Ghi chú", width="medium")})
 if st.button("Lưu chỉ tiêu", type="primary"):
-    rows = edited.drop("unit_name").with_columns(pl.col("kpi").replace_strict(kpi_ids, default=pl.col("kpi")))
     try:
+        rows = edited.drop("unit_name").with_columns(
+            pl.col("kpi").replace_strict(kpi_ids, default=pl.col("kpi")),
+            pl.col("op").replace_strict(op_codes, default=pl.col("op")))
+        rows = rows.with_columns(pl.Series("value", [
+            fmt.parse_number(r["value"], percent=r["kpi"] in KPIS and KPIS[r["kpi"]].kind == "rate")
+            for r in rows.select("kpi", "value").iter_rows(named=True)], dtype=pl.Float64))
         saved = kpi_targets.save_targets(cur, rows, visible, user.username)
         st.cache_data.clear()
         st.success(f"Đã lưu {fmt.number(saved)} chỉ tiêu.")
@@ -141,9 +166,11 @@ log = accounts.audit_in_scope(cur, user).select(
     pl.col("logged_at").dt.strftime("%d/%m/%Y %H:%M:%S").alias("Thời điểm"),
     pl.col("username").fill_null("Hệ thống").alias("Tài khoản"),
     pl.col("action").replace_strict(accounts.ACTIONS, default=pl.col("action")).alias("Thao tác"),
-    pl.col("detail").fill_null("").alias("Chi tiết"))
+    pl.struct("action", "detail").map_elements(lambda r: audit_detail(r["action"], r["detail"], unit_label),
+                                               return_dtype=pl.String).alias("Chi tiết"))
 if log.is_empty():
     widgets.empty_state("Chưa có thao tác nào được ghi lại.")
 else:
-    st.dataframe(log, hide_index=True, width="stretch")
+    widgets.table(log, widths={"Thời điểm": "small", "Tài khoản": "small", "Thao tác": "small",
+                               "Chi tiết": "large"})
     widgets.excel_button(log, "nhat_ky_thao_tac", "Tải nhật ký (Excel)", key="audit_xlsx")

@@ -50,3 +50,35 @@ def test_every_door_uses_the_definition():
                  "denominator": 3, "target": 100.0, "target_op": ">="})
     assert "216,3" in html and "Chỉ tiêu ≥ 100 " in html + " " and "vượt 116,3" in html
     assert "100,0" not in html
+
+
+def test_display_frame_formats_every_cell_the_vietnamese_way():
+    """Issue 16 item 5: one function turns a table into what a page shows."""
+    from datetime import date, datetime
+
+    import polars as pl
+
+    frame = pl.DataFrame({"loaded": [46230, None], "rate": [0.3, 0.825], "ratio": [337.94, None],
+                          "at": [datetime(2025, 12, 7, 14, 5), None], "day": [date(2025, 12, 31), None],
+                          "ok": [True, False], "names": [["a", "b"], None], "text": ["x", None]})
+    shown = fmt.display_frame(frame, {"loaded": "Dòng nạp", "text": None}, percent=("rate",))
+    assert shown.columns == ["Dòng nạp", "rate", "ratio", "at", "day", "ok", "names"]
+    assert shown.rows() == [("46.230", "30%", "337,9", "07/12/2025 14:05", "31/12/2025", "Có", "a, b"),
+                            ("", "82,5%", "", "", "", "Không", "")]
+    assert all(dtype == pl.String for dtype in shown.dtypes)
+
+
+def test_parse_number_reads_what_display_writes():
+    assert fmt.parse_number("1.234,5") == 1234.5
+    assert fmt.parse_number("80%") == 0.8
+    assert fmt.parse_number("0,8", percent=True) == 0.8
+    assert fmt.parse_number("80", percent=True) == 0.8   # a bare rate above 1 is a percent
+    assert fmt.parse_number("12", percent=False) == 12
+    assert fmt.parse_number("  ") is None and fmt.parse_number(None) is None
+    import pytest
+
+    with pytest.raises(ValueError, match="không phải là số"):
+        fmt.parse_number("0.8.1")
+    for kpi, value in (("full_online_rate", 0.3), ("received", 1234), ("dossiers_per_service", 12.5)):
+        defn = KPIS[kpi]
+        assert fmt.parse_number(defn.format_target(value), percent=defn.kind == "rate") == value

@@ -103,11 +103,55 @@ def empty_state(message: str, hint: str | None = None) -> None:
     st.info(f"**{md(message)}**" + (f"\n\n{md(hint)}" if hint else ""), icon="ℹ️")
 
 
+def table(frame: pl.DataFrame, labels: dict[str, str] | None = None, *, percent: tuple[str, ...] = (),
+          digits: dict[str, int] | None = None, widths: dict[str, str | int] | None = None,
+          height: int | str = "auto", key: str | None = None) -> pl.DataFrame:
+    """Show `frame` as every page table: Vietnamese headers (`labels`, see
+    kpi.format.display_frame), numbers, dates and yes/no formatted the Vietnamese way, empty
+    cells empty, number columns right-aligned and texts given room (`widths`: a column's
+    "small"/"medium"/"large" or pixels, by its shown label) so that nothing is cut at 1366 px.
+    Returns the frame as shown (for its Excel button)."""
+    shown = fmt.display_frame(frame, labels, percent=percent, digits=digits)
+    numeric = {(labels or {}).get(c, c) for c in frame.columns if frame[c].dtype.is_numeric()}
+    widths = widths or {}
+    config = {label: st.column_config.TextColumn(label, width=widths.get(label),
+                                                 alignment="right" if label in numeric else None)
+              for label in shown.columns}
+    st.dataframe(shown, hide_index=True, width="stretch", height=height, column_config=config,
+                 placeholder="", key=key)
+    return shown
+
+
 def plain_table(frame: pl.DataFrame) -> None:
     """st.table renders Markdown in its header and cells: show `frame`'s texts literally (a
     file's cells and column names are data, not Markdown)."""
     st.table(pl.DataFrame({md(c): [None if v is None else md(v) for v in frame[c].to_list()]
                            if frame[c].dtype == pl.String else frame[c] for c in frame.columns}))
+
+
+# Streamlit 1.67 draws the uploader's button ("Upload") and its limits line ("200MB per file •
+# CSV, XLSX") in English, with no option or config to translate them. The texts are swapped
+# by CSS on the dropzone's test ids (stable across releases; a browser test looks at them):
+# the English text gets font size 0 and the Vietnamese one is drawn by ::after with the
+# original's colour. The same limits are said in the widget's help too, should a release
+# change the markup.
+_UPLOADER_CSS = """<style>
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {font-size: 0;}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {
+  content: "Chọn tệp"; font-size: 1rem;}
+[data-testid="stFileUploaderDropzoneInstructions"] span {font-size: 0;}
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {content: "%s"; font-size: .875rem;}
+</style>"""
+
+
+def file_uploader(label: str, types: list[str], *, accept_multiple_files: bool = False, key: str | None = None):
+    """st.file_uploader with its own texts in Vietnamese ("Chọn tệp"; "Tối đa 200 MB mỗi tệp
+    • CSV, XLSX"): the size is the server's `server.maxUploadSize`, the types `types`."""
+    size = f"{fmt.number(st.get_option('server.maxUploadSize'))} MB"
+    limits = f"Tối đa {size} mỗi tệp • {', '.join(t.upper() for t in types)}"
+    st.html(_UPLOADER_CSS % re.sub(r'["\\<>]', "", limits))
+    return st.file_uploader(label, type=types, accept_multiple_files=accept_multiple_files, key=key,
+                            help=f"{limits}. Kéo thả tệp vào ô hoặc bấm «Chọn tệp».")
 
 
 def excel_button(frame: pl.DataFrame, file_stem: str, label: str = "Tải Excel", percent_columns=None,
