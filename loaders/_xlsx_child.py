@@ -25,7 +25,8 @@ def main(argv: list[str]) -> int:
         return 4
     try:
         sheet = fastexcel.read_excel(source).load_sheet(
-            0, header_row=None, n_rows=None if n_rows == "-" else int(n_rows), dtypes="string")
+            # skip_rows=0: leading empty rows are kept, so a row's index is its Excel row number - 1
+            0, header_row=None, skip_rows=0, n_rows=None if n_rows == "-" else int(n_rows), dtypes="string")
         batch = sheet.to_arrow()
         row_bytes = None
         for column in batch.columns:

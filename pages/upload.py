@@ -17,7 +17,7 @@ import streamlit as st
 from kpi import format as fmt
 from loaders import history, sources
 from loaders.batches import UndoError, undo_batch
-from loaders.dossiers import FIELDS, check_dossier_file, load_dossier_file, match_headers
+from loaders.dossiers import FIELDS, load_dossier_file, match_headers
 from loaders.files import LoadError
 from loaders.preview import preview_dossier_file
 from store import accounts
@@ -29,17 +29,21 @@ sel = state.sidebar()
 st.title("Tải dữ liệu lên")
 st.caption(f"Đơn vị đang chọn: {md(sel.unit_name)} · tên đơn vị trong tệp được đối chiếu trong {md(sel.province_name)}")
 
-FIELD_CHOICES = ["(bỏ qua)"] + [f"{label} [{key}]" for key, (label, _h) in FIELDS.items()]
+# The mapping's choices are the fields' Vietnamese labels (unique, like the fields).
+SKIP = "(bỏ qua)"
+FIELD_BY_LABEL = {label: key for key, (label, _h) in FIELDS.items()}
+FIELD_CHOICES = [SKIP, *FIELD_BY_LABEL]
 
 
-def _field_of(choice: str) -> str | None:
-    return choice.rsplit("[", 1)[1].rstrip("]") if "[" in choice else None
+def _field_of(choice: str | None) -> str | None:
+    return FIELD_BY_LABEL.get(choice or SKIP)
 
 
 def _choice_of(field: str | None) -> str:
-    return f"{FIELDS[field][0]} [{field}]" if field in FIELDS else FIELD_CHOICES[0]
+    return FIELDS[field][0] if field in FIELDS else SKIP
 
 
+ROWS_NOTE = "Số dòng là số dòng như khi mở tệp bằng Excel (dòng tiêu đề là dòng 1 nếu nằm ở dòng đầu tệp)."
 UPLOAD_PREFIX = "kpi-upload-"
 STALE_HOURS = 12  # no run lasts this long: a copy this old was left by a process that died
 
@@ -92,8 +96,8 @@ account = auth.current()
 user = account.username if account else None
 if account and account.role == "officer" and sel.unit != account.unit_code:
     st.warning("Cán bộ một cửa chỉ tải dữ liệu lên cho xã/phường của mình.")
-uploads = st.file_uploader("Chọn tệp (CSV hoặc Excel .xlsx), có thể chọn nhiều tệp", type=["csv", "xlsx", "txt"],
-                           accept_multiple_files=True)
+uploads = widgets.file_uploader("Chọn tệp (CSV hoặc Excel .xlsx), có thể chọn nhiều tệp", ["csv", "xlsx", "txt"],
+                                accept_multiple_files=True)
 
 _sweep_stale()
 with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX, ignore_cleanup_errors=True) as upload_dir:
@@ -114,7 +118,7 @@ with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX, ignore_cleanup_errors=Tru
                         con = data.cursor()
                         # read and validated once, with the preset saved for its headers if any
                         preview = preview_dossier_file(con, path, sel.province, name=upload.name, user=user)
-                        table, fields, frame = preview.table, preview.fields, preview.frame
+                        table, fields = preview.table, preview.fields
                         if preview.preset:
                             st.caption("Đã áp dụng mẫu ánh xạ cột đã lưu cho bộ tiêu đề này.")
                         st.markdown("**Ánh xạ cột** (sửa nếu hệ thống nhận sai):")
@@ -129,26 +133,36 @@ with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX, ignore_cleanup_errors=Tru
                         edited = {row["Cột trong tệp"]: _field_of(row["Trường dữ liệu"]) for row in editor.iter_rows(named=True)}
                         manual = {h: f for h, f in edited.items() if f}
                         if manual != {h: f for f, h in fields.items()}:
-                            table, fields, frame = check_dossier_file(con, path, sel.province, name=upload.name,
-                                                                      mapping=manual)
-                            fields = match_headers(table.headers, manual)
+                            preview = preview_dossier_file(con, path, sel.province, name=upload.name,
+                                                           manual=manual)
+                            table, fields = preview.table, match_headers(preview.table.headers, manual)
                         if st.button("Lưu ánh xạ này làm mẫu cho tháng sau", key=f"preset_{index}_{path.stem}"):
                             try:
                                 history.save_preset(data.cursor(), table.headers, manual, upload.name, user or None)
                                 st.success("Đã lưu mẫu ánh xạ cột.")
                             except accounts.AccessDenied as exc:
                                 st.error(md(str(exc)))
-                        bad = frame.filter(pl.col("_reason").is_not_null())
-                        c1, c2, c3 = st.columns(3)
-                        c1.metric("Số dòng đọc được", fmt.number(frame.height))
-                        c2.metric("Dòng hợp lệ", fmt.number(frame.height - bad.height))
-                        c3.metric("Dòng sẽ bị từ chối", fmt.number(bad.height))
+                        # The counts add up to the rows read, and "sẽ được nạp" is what the load
+                        # then reports as loaded (repeats within the file skipped, last one kept).
+                        repeats = preview.duplicates
+                        c1, c2, c3, c4 = st.columns(4)
+                        c1.metric("Số dòng đọc được", fmt.number(preview.frame.height))
+                        c2.metric("Dòng sẽ được nạp", fmt.number(preview.to_load))
+                        c3.metric("Dòng trùng lặp trong tệp", fmt.number(repeats.height))
+                        c4.metric("Dòng sẽ bị từ chối", fmt.number(preview.rejected))
+                        st.caption(ROWS_NOTE)
                         with st.expander("Xem trước 20 dòng đầu"):
-                            st.dataframe(table.frame.head(20).collect().drop("__row"), hide_index=True)
-                        if bad.height:
-                            st.markdown(f"**Các dòng sẽ bị từ chối** (hiển thị {min(bad.height, 50)}/{bad.height}):")
-                            widgets.plain_table(bad.select(pl.col("__row").alias("Dòng"), pl.col("_column").alias("Cột"),
-                                                           pl.col("_reason").alias("Lý do")).head(50))
+                            widgets.table(preview.head(20), widths={"Dòng": 60})
+                        if repeats.height:
+                            st.warning(
+                                f"{fmt.number(repeats.height)} dòng trùng mã hồ sơ với một dòng sau trong tệp: "
+                                "chỉ dòng sau cùng được nạp, các dòng này được bỏ qua.")
+                            widgets.table(repeats.head(50), widths={"Dòng": 60, "Dòng được dùng": "small"})
+                        if preview.rejected:
+                            bad = preview.rejected_rows()
+                            st.markdown(f"**Các dòng sẽ bị từ chối** (hiển thị {fmt.number(min(bad.height, 50))}/"
+                                        f"{fmt.number(bad.height)}):")
+                            widgets.table(bad.head(50), widths={"Dòng": 60, "Cột": "small", "Lý do": "large"})
                 elif kind == "template":
                     period = st.text_input("Kỳ báo cáo (nếu biểu mẫu không ghi, vd. 2025-10)", value="",
                                            key=f"period_{index}_{path.stem}") or None
@@ -178,7 +192,9 @@ with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX, ignore_cleanup_errors=Tru
                     st.warning(md(warning))
                 if summary["rejected"]:
                     rejected = history.rejected_frame(data.cursor(), summary["batch_id"])
-                    widgets.plain_table(rejected.select("Dòng", "Cột lỗi", "Lý do").head(50))
+                    st.caption(ROWS_NOTE)
+                    widgets.table(rejected.select("Dòng", "Cột lỗi", "Lý do").head(50),
+                                  widths={"Dòng": 60, "Cột lỗi": "small", "Lý do": "large"})
                     widgets.excel_button(rejected, f"dong_bi_tu_choi_{summary['batch_id']}",
                                          "Tải các dòng bị từ chối (Excel) để sửa và tải lại",
                                          key=f"rej_{summary['batch_id']}")
@@ -198,14 +214,16 @@ else:
         pl.col("batch_id").alias("Lần tải"),
         pl.col("kind").replace_strict(history.KIND_LABELS, default=pl.col("kind")).alias("Loại"),
         pl.col("file_name").alias("Tệp"),
-        pl.col("loaded_at").dt.strftime("%d/%m/%Y %H:%M").alias("Thời gian"),
+        pl.col("loaded_at").alias("Thời gian"),
         pl.col("loaded_by_name").alias("Người tải"),
         pl.col("loaded").alias("Dòng nạp"), pl.col("replaced").alias("Thay thế"),
         pl.col("rejected").alias("Từ chối"),
         pl.when(pl.col("status") == "active").then(pl.lit("Đang dùng"))
         .otherwise(pl.format("Đã hoàn tác {}", pl.col("undone_at").dt.strftime("%d/%m/%Y %H:%M"))).alias("Trạng thái"),
     )
-    st.dataframe(shown, hide_index=True, width="stretch")
+    widgets.table(shown, widths={"Lần tải": 70, "Loại": "small", "Tệp": "medium", "Thời gian": 140,
+                                 "Người tải": "medium", "Dòng nạp": 90, "Thay thế": 90, "Từ chối": 80,
+                                 "Trạng thái": 220})
     widgets.excel_button(shown, f"lich_su_tai_len_{sel.unit}", "Tải lịch sử (Excel)", key="history_xlsx")
     # Offered: the active uploads this account may undo (the undo checks the same again).
     active = log.filter(pl.col("status") == "active")

@@ -71,3 +71,55 @@ def test_refused_file_is_not_validated(con, tmp_path, validations):
     with pytest.raises(LoadError, match="thiếu cột bắt buộc"):
         preview_dossier_file(con, path, PROVINCE, today=TODAY)
     assert validations == []
+
+
+# --- Row numbers and repeats (issue 16 item 9) --------------------------------------------------
+# One convention: a row is named by its spreadsheet row number, as at the left of Excel (the
+# header row is row 1 when it is the file's first line; title and empty lines count).
+
+
+def test_preview_counts_are_what_the_load_writes(con, fixtures):
+    """messy.csv: 7 rows; HS-002 twice (rows 3 and 4: row 4 kept); rows 6-8 rejected (the
+    row with STT 4 and no id is line 6 of the file, under the header and the repeat)."""
+    from loaders.dossiers import load_dossier_file
+
+    preview = preview_dossier_file(con, fixtures / "messy.csv", PROVINCE, today=TODAY)
+    assert preview.duplicates.rows() == [(3, "HS-002", 4)]
+    assert (preview.frame.height, preview.to_load, preview.rejected) == (7, 3, 3)
+    assert preview.rejected_rows()["Dòng"].to_list() == [6, 7, 8]
+    head = preview.head()
+    assert head.columns[:3] == ["Dòng", "STT", "MÃ HỒ SƠ"]
+    assert head.filter(head["Dòng"] == 6)["STT"].to_list() == ["4"]
+    result = load_dossier_file(con, fixtures / "messy.csv", PROVINCE, today=TODAY)
+    assert (result.loaded, result.duplicates) == (preview.to_load, preview.duplicates.height)
+    assert [r["row"] for r in result.rejected] == [6, 7, 8]
+
+
+def test_xlsx_rows_are_numbered_as_in_excel(con, tmp_path):
+    """A sheet whose header is on row 3 (two empty rows above) and with an empty row 5: the
+    bad row on Excel row 6 is called row 6 (it was row 4 when the reader dropped the empty
+    rows at the top)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["A3"], sheet["B3"], sheet["C3"] = "Mã hồ sơ", "Mã xã", "Ngày tiếp nhận"
+    sheet["A4"], sheet["B4"], sheet["C4"] = "X1", "16969", "01/09/2025"
+    sheet["A6"], sheet["B6"], sheet["C6"] = "X2", "16969", "31/02/2025"
+    path = tmp_path / "le.xlsx"
+    book.save(path)
+    preview = preview_dossier_file(con, path, PROVINCE, today=TODAY)
+    assert preview.table.header_row == 3
+    assert preview.head()["Dòng"].to_list() == [4, 5, 6]
+    assert preview.rejected_rows().filter(preview.rejected_rows()["Lý do"].str.contains("31/02/2025"))[
+        "Dòng"].to_list() == [6]
+
+
+def test_csv_title_lines_count(con, tmp_path):
+    path = tmp_path / "tieu_de.csv"
+    path.write_text("BÁO CÁO HỒ SƠ THÁNG 9\n\nMã hồ sơ,Mã xã,Ngày tiếp nhận\nX1,16969,01/09/2025\n"
+                    "X1,16969,02/09/2025\nX2,16969,31/02/2025\n", encoding="utf-8")
+    preview = preview_dossier_file(con, path, PROVINCE, today=TODAY)
+    assert preview.table.header_row == 3
+    assert preview.duplicates.rows() == [(4, "X1", 5)]
+    assert preview.rejected_rows()["Dòng"].to_list() == [6]

@@ -50,14 +50,17 @@ def test_preview_validates_without_writing_then_loads_and_undoes(golden_db, monk
     at.run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics == {"Số dòng đọc được": "7", "Dòng hợp lệ": "4", "Dòng sẽ bị từ chối": "3"}
+    # The preview's counts add up to the rows read, and what it says will be loaded is what is
+    # loaded: 7 rows = 3 to load + 1 repeat of HS-002 (row 3, row 4 kept) + 3 rejected.
+    assert metrics == {"Số dòng đọc được": "7", "Dòng sẽ được nạp": "3", "Dòng trùng lặp trong tệp": "1",
+                       "Dòng sẽ bị từ chối": "3"}
     assert counts(golden_db) == 10  # nothing written by the preview
     at.button(key=next(b.key for b in at.button if b.label == "Nạp vào kho dữ liệu")).click().run()
     assert not at.exception, at.exception
     assert any("Đã nạp lần tải #2: 3 dòng" in plain(s.value) and "từ chối 3" in plain(s.value) for s in at.success)
     assert counts(golden_db) == 13
     history_table = at.dataframe[-1].value
-    assert list(history_table["Lần tải"]) == [2, 1]
+    assert list(history_table["Lần tải"]) == ["2", "1"]  # shown as formatted texts
     # Who loaded: the account's full name, and the sample/CLI load named, never "None".
     assert list(history_table["Người tải"]) == ["Quản trị viên", "Hệ thống (dòng lệnh hoặc tác vụ tự động)"]
     at.selectbox(key="undo_pick").select(2).run()
