@@ -48,6 +48,9 @@ class UnitResolver:
         if province_code and not self.units:
             raise ValueError(f"Không có tỉnh/thành phố mã {province_code}.")
         self.by_code = {u[0]: u for u in self.units}
+        # The province as an official names it ("Tỉnh Nghệ An"), not by its code.
+        self.province_name = (self.by_code[province_code][2] if province_code in self.by_code
+                              else f"tỉnh/thành phố mã {province_code}")
         self._full: dict[str, set[str]] = {}
         self._exact: dict[str, set[str]] = {}
         self._plain: dict[str, set[str]] = {}
@@ -68,7 +71,7 @@ class UnitResolver:
             return Resolution(found[0])
         if len(found) > 1:  # "25": province 25 or commune 00025 with its zeros lost; never guessed
             return self._ambiguous(value, set(found), "mã")
-        where = f" thuộc tỉnh/thành phố mã {self.province_code}" if self.province_code else ""
+        where = f" thuộc {self.province_name}" if self.province_code else ""
         return Resolution(None, f"không có đơn vị mã «{value}»{where}")
 
     def resolve_name(self, value: str) -> Resolution:
@@ -86,7 +89,7 @@ class UnitResolver:
             return Resolution(next(iter(codes)))
         if len(codes) > 1:
             return self._ambiguous(value, codes)
-        where = f" trong tỉnh/thành phố mã {self.province_code}" if self.province_code else ""
+        where = f" trong {self.province_name}" if self.province_code else ""
         return Resolution(None, f"không tìm thấy đơn vị «{value}»{where}")
 
     def _ambiguous(self, value: str, codes: set[str], what: str = "tên") -> Resolution:

@@ -348,7 +348,7 @@ def test_huge_numbers_and_extreme_dates_are_rejected_per_row(loaded, tmp_path):
     accounted(result)
     assert result.loaded == 1
     reasons = {r["row"]: (r["column"], r["reason"]) for r in result.rejected}
-    assert reasons[3] == ("Mã xã", "Cột «Mã xã»: không có đơn vị mã «99999999999999999999» thuộc tỉnh/thành phố mã 40")
+    assert reasons[3] == ("Mã xã", "Cột «Mã xã»: không có đơn vị mã «99999999999999999999» thuộc Tỉnh Nghệ An")
     assert "không hợp lệ" in reasons[4][1]
     assert "trước năm 2000" in reasons[5][1] and "ở tương lai" in reasons[6][1]
     assert reasons[7][0] == "Ngày có kết quả" and "ở tương lai" in reasons[7][1]

@@ -187,7 +187,7 @@ def test_first_pull_types_text_and_rejected_row(con, remote):
     assert (result.kind, result.file) == ("sql", f"SQL: Một cửa Hà Nội ({remote.kind})")
     assert (result.rows_read, result.loaded, result.replaced, result.duplicates) == (7, 6, 0, 0)
     assert result.rejected == [{"row": 4, "column": "ma_xa",
-                                "reason": "Cột «ma_xa»: không có đơn vị mã «99999» thuộc tỉnh/thành phố mã 01"}]
+                                "reason": "Cột «ma_xa»: không có đơn vị mã «99999» thuộc Thành phố Hà Nội"}]
     raw = json.loads(con.execute("SELECT raw FROM rejected_rows").fetchall()[0][0])
     assert raw["ma_ho_so"] == "HS-BAD" and raw["ngay_tiep_nhan"] == "2025-09-03 10:00:00"
     assert (result.since, result.watermark) == ("1900-01-01T00:00:00", "2025-11-01T08:09:00")
