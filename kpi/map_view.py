@@ -16,6 +16,18 @@ from kpi import format as fmt
 from kpi.definitions import KPIS, STATUS_LABELS
 
 RATE_KPIS = [k for k, d in KPIS.items() if d.kind == "rate"]
+# Units without data are drawn grey, never as 0%; the legend names the grey itself (issue 16
+# item 11), next to the colour bar that explains the other colours.
+NO_DATA_COLOR = "#d0d7de"
+NO_DATA_LABEL = fmt.NO_DATA
+
+
+def legend() -> dict:
+    """Plotly layout of the map's legend: only the grey "no data" swatch is listed in it (the
+    colour bar explains the rates), at the bottom left, over the map's empty corner."""
+    return dict(x=0, y=0, xanchor="left", yanchor="bottom", bgcolor="rgba(255,255,255,0.85)",
+                bordercolor="#d0d7de", borderwidth=1, font=dict(size=13), itemclick=False,
+                itemdoubleclick=False)
 DEFAULT_KPI = "full_online_rate"
 
 

@@ -14,11 +14,19 @@ import streamlit as st
 from kpi import format as fmt
 from kpi import map_view as view
 from kpi.definitions import KPIS, STATUS_LABELS
-from kpi.map_view import RATE_KPIS, color_floor, color_ticks, colorscale, hover_data, target_of
+from kpi.map_view import (
+    NO_DATA_COLOR,
+    NO_DATA_LABEL,
+    RATE_KPIS,
+    color_floor,
+    color_ticks,
+    colorscale,
+    hover_data,
+    target_of,
+)
 from ui import data, state, widgets
 from ui.text import md
 
-NO_DATA_COLOR = "#d0d7de"
 FEATURE_KEY = "properties.code"
 DRILL_PAGE = "pages/drilldown.py"
 # plotly.js fetches a world topojson from its CDN for every geo map, even with the base map
@@ -60,7 +68,8 @@ def choropleth(geo: dict, rows: list[dict], kpi: str, target: float | None, heig
             geojson=only([r["unit_code"] for r in empty]), featureidkey=FEATURE_KEY,
             locations=[r["unit_code"] for r in empty],
             z=[0] * len(empty), colorscale=[[0, NO_DATA_COLOR], [1, NO_DATA_COLOR]], showscale=False,
-            marker_line=line, customdata=hover_data(empty, kpi), name="Chưa có dữ liệu",
+            marker_line=line, customdata=hover_data(empty, kpi), name=NO_DATA_LABEL,
+            showlegend=True,  # the legend's one item: grey is "Chưa có dữ liệu"
             hovertemplate="<b>%{customdata[0]}</b><br>Chưa có dữ liệu trong kỳ<extra></extra>",
         ))
     if with_value:
@@ -70,7 +79,7 @@ def choropleth(geo: dict, rows: list[dict], kpi: str, target: float | None, heig
             geojson=only([r["unit_code"] for r in with_value]), featureidkey=FEATURE_KEY,
             locations=[r["unit_code"] for r in with_value],
             z=[r["value"] for r in with_value], zmin=zmin, zmax=1, colorscale=colorscale(target, zmin),
-            marker_line=line, customdata=hover_data(with_value, kpi), name=label,
+            marker_line=line, customdata=hover_data(with_value, kpi), name=label, showlegend=False,
             hovertemplate=(f"<b>%{{customdata[0]}}</b><br>{label}: %{{customdata[1]}}"
                            "<br>Tử số/mẫu số: %{customdata[2]}<br>Đánh giá: %{customdata[3]}<extra></extra>"),
             colorbar=dict(title=dict(text="Tỷ lệ", side="top"), tickvals=ticks,
@@ -82,10 +91,11 @@ def choropleth(geo: dict, rows: list[dict], kpi: str, target: float | None, heig
         fig.add_trace(go.Choropleth(
             geojson=only([highlight]), featureidkey=FEATURE_KEY, locations=[highlight], z=[0],
             colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], showscale=False,
-            marker_line=dict(color="#1f2328", width=3), hoverinfo="skip", name="Đang chọn",
+            marker_line=dict(color="#1f2328", width=3), hoverinfo="skip", name="Đang chọn", showlegend=False,
         ))
     fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0), separators=",.", showlegend=False,
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=0, b=0), separators=",.", showlegend=bool(empty),
+                      legend=view.legend(),
                       font=dict(size=14), hoverlabel=dict(font_size=14), clickmode="event+select")
     return fig
 

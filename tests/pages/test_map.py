@@ -176,3 +176,15 @@ def test_admin_still_sees_the_whole_country(golden_db):
     at = run(tinh=PROVINCE, ky="2025-09")
     national = figures(at)[1]
     assert len({c for t in national["data"] for c in t.get("locations", [])}) == 34
+
+
+def test_legend_names_the_grey(golden_db):
+    """Issue 16 item 11: the legend itself says what grey means; the colour bar explains the
+    rates, so the grey swatch is the legend's only item."""
+    at = run(tinh=PROVINCE, ky="2025-09")
+    for figure in figures(at):
+        assert figure["layout"]["showlegend"] is True
+        listed = [t["name"] for t in figure["data"] if t.get("showlegend")]
+        assert listed == ["Chưa có dữ liệu"]
+        grey = traces(figure)["Chưa có dữ liệu"]
+        assert {c for _, c in grey["colorscale"]} == {"#d0d7de"}
