@@ -76,11 +76,13 @@ def sample_rows(table: RawTable, n: int = 20) -> pl.DataFrame:
     try:
         rows = table.frame.head(n).collect()
     except (pl.exceptions.PolarsError, OSError):  # a converted copy (UTF-16, Windows-1258) already removed
-        return pl.DataFrame(schema={ROW_LABEL: pl.UInt32, **{h: pl.String for h in table.headers}})
+        return pl.DataFrame(schema={h: pl.String for h in table.headers})
     if EXTRA in rows.columns:
         rows = (rows.rename({EXTRA: _extra_label(table)}) if rows[EXTRA].is_not_null().any()
                 else rows.drop(EXTRA))
-    return rows.rename({ROW: ROW_LABEL}).select(ROW_LABEL, pl.exclude(ROW_LABEL))
+    # A file may have a "Dòng" column of its own (the rejected-rows file, fixed and uploaded again).
+    label = ROW_LABEL if ROW_LABEL not in rows.columns else f"{ROW_LABEL} trong tệp này"
+    return rows.rename({ROW: label}).select(label, pl.exclude(label))
 
 
 def preview_dossier_file(con, path: str | Path, province: str | None, *, name: str | None = None,

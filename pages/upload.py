@@ -157,12 +157,12 @@ with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX, ignore_cleanup_errors=Tru
                             st.warning(
                                 f"{fmt.number(repeats.height)} dòng trùng mã hồ sơ với một dòng sau trong tệp: "
                                 "chỉ dòng sau cùng được nạp, các dòng này được bỏ qua.")
-                            widgets.table(repeats.head(50), widths={"Dòng": 60, "Dòng được dùng": "small"})
+                            widgets.plain_table(repeats.head(50))
                         if preview.rejected:
                             bad = preview.rejected_rows()
                             st.markdown(f"**Các dòng sẽ bị từ chối** (hiển thị {fmt.number(min(bad.height, 50))}/"
                                         f"{fmt.number(bad.height)}):")
-                            widgets.table(bad.head(50), widths={"Dòng": 60, "Cột": "small", "Lý do": "large"})
+                            widgets.plain_table(bad.head(50))
                 elif kind == "template":
                     period = st.text_input("Kỳ báo cáo (nếu biểu mẫu không ghi, vd. 2025-10)", value="",
                                            key=f"period_{index}_{path.stem}") or None
@@ -193,8 +193,7 @@ with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX, ignore_cleanup_errors=Tru
                 if summary["rejected"]:
                     rejected = history.rejected_frame(data.cursor(), summary["batch_id"])
                     st.caption(ROWS_NOTE)
-                    widgets.table(rejected.select("Dòng", "Cột lỗi", "Lý do").head(50),
-                                  widths={"Dòng": 60, "Cột lỗi": "small", "Lý do": "large"})
+                    widgets.plain_table(rejected.select("Dòng", "Cột lỗi", "Lý do").head(50))
                     widgets.excel_button(rejected, f"dong_bi_tu_choi_{summary['batch_id']}",
                                          "Tải các dòng bị từ chối (Excel) để sửa và tải lại",
                                          key=f"rej_{summary['batch_id']}")

@@ -123,3 +123,17 @@ def test_csv_title_lines_count(con, tmp_path):
     assert preview.table.header_row == 3
     assert preview.duplicates.rows() == [(4, "X1", 5)]
     assert preview.rejected_rows()["Dòng"].to_list() == [6]
+
+
+def test_rejected_rows_file_uploaded_again_keeps_its_own_row_column(con, fixtures, tmp_path):
+    """The rejected-rows workbook (its first column is "Dòng", the rows' numbers in the first
+    file), fixed and uploaded again: the preview's own row numbers get a name of their own."""
+    from kpi.export import to_xlsx
+    from loaders.dossiers import load_dossier_file
+
+    result = load_dossier_file(con, fixtures / "messy.csv", PROVINCE, today=TODAY)
+    path = tmp_path / "tu_choi.xlsx"
+    path.write_bytes(to_xlsx({"Dữ liệu": history.rejected_frame(con, result.batch_id)}))
+    head = preview_dossier_file(con, path, PROVINCE, today=TODAY).head()
+    assert head.columns[:2] == ["Dòng trong tệp này", "Dòng"]
+    assert head.select("Dòng trong tệp này", "Dòng").rows() == [(2, "6"), (3, "7"), (4, "8")]

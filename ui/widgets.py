@@ -122,11 +122,13 @@ def table(frame: pl.DataFrame, labels: dict[str, str] | None = None, *, percent:
     return shown
 
 
-def plain_table(frame: pl.DataFrame) -> None:
-    """st.table renders Markdown in its header and cells: show `frame`'s texts literally (a
-    file's cells and column names are data, not Markdown)."""
-    st.table(pl.DataFrame({md(c): [None if v is None else md(v) for v in frame[c].to_list()]
-                           if frame[c].dtype == pl.String else frame[c] for c in frame.columns}))
+def plain_table(frame: pl.DataFrame, labels: dict[str, str] | None = None) -> None:
+    """A short table whose long texts wrap instead of being cut (rejected rows and their
+    reasons), formatted as `table` (kpi.format.display_frame). st.table renders Markdown in
+    its header and cells: `frame`'s texts are shown literally (a file's cells and column names
+    are data, not Markdown)."""
+    shown = fmt.display_frame(frame, labels)
+    st.table(pl.DataFrame({md(c): [md(v) for v in shown[c].to_list()] for c in shown.columns}))
 
 
 # Streamlit 1.67 draws the uploader's button ("Upload") and its limits line ("200MB per file •
@@ -138,7 +140,7 @@ def plain_table(frame: pl.DataFrame) -> None:
 _UPLOADER_CSS = """<style>
 [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {font-size: 0;}
 [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {
-  content: "Chọn tệp"; font-size: 1rem;}
+  content: "Chọn tệp"; font-size: .875rem;}
 [data-testid="stFileUploaderDropzoneInstructions"] span {font-size: 0;}
 [data-testid="stFileUploaderDropzoneInstructions"] span::after {content: "%s"; font-size: .875rem;}
 </style>"""

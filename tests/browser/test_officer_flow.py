@@ -48,17 +48,41 @@ def upload(driver, path) -> None:
     driver.find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(path))
 
 
+def uploader_texts(driver) -> tuple[str, str]:
+    """What the uploader's button and limits line show: Streamlit's English texts are drawn at
+    size 0 and the Vietnamese ones by ::after (ui.widgets.file_uploader)."""
+    return tuple(driver.execute_script("""
+        const shown = (el) => {
+          const own = getComputedStyle(el), after = getComputedStyle(el, '::after');
+          return own.fontSize === '0px' ? after.content.replace(/^"|"$/g, '') : el.textContent;
+        };
+        const zone = document.querySelector('[data-testid="stFileUploaderDropzone"]');
+        return [shown(zone.querySelector('button [data-testid="stMarkdownContainer"] p')),
+                shown(zone.querySelector('[data-testid="stFileUploaderDropzoneInstructions"] span'))];"""))
+
+
+def at_width(driver, width: int, height: int) -> None:
+    driver.set_window_size(width, height)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    time.sleep(1)
+
+
 def test_upload_fix_reupload_undo(server, browser, tmp_path):
     log_in(browser, server["url"] + "/tai-len?tinh=40", "canbo.nghiatho", "mat-khau-canbo")
     screenshot(browser, "upload_0_logged_in")
     open_page(browser, "Tải dữ liệu lên")
     wait_text(browser, "Tải dữ liệu lên")
+    assert uploader_texts(browser) == ("Chọn tệp", "Tối đa 200 MB mỗi tệp • CSV, XLSX, TXT")
     upload(browser, FIXTURES / "messy.csv")
     wait_text(browser, "Dòng sẽ bị từ chối")
     wait_idle(browser)
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "thiếu mã hồ sơ" in body and "31/02/2025" in body
     screenshot(browser, "upload_1_preview")
+    at_width(browser, 1366, 768)
+    screenshot(browser, "upload_1_preview_1366")
+    at_width(browser, 1920, 1080)
 
     click_button(browser, "Nạp vào kho dữ liệu")
     wait_text(browser, "Đã nạp lần tải #2: 3 dòng")
