@@ -109,19 +109,20 @@ st.caption("Tỷ lệ ghi dạng phần trăm (80%), số ghi kiểu Việt Nam 
            "để trống nếu không có.")
 edited = st.data_editor(
     shown, hide_index=True, width="stretch", num_rows="dynamic", key="targets_editor", placeholder="",
+    # Widths in pixels that fit each header and its usual texts at 1366 px; the KPI's name is
+    # pinned, so it stays in view when the later columns are scrolled to.
     column_config={"unit_code": st.column_config.TextColumn(
-                       "Mã đơn vị" + (" (trống = mọi đơn vị)" if national else ""), width="small"),
-                   "unit_name": st.column_config.TextColumn("Tên đơn vị", disabled=True, width="medium"),
+                       "Mã đơn vị", width=100, help="Để trống: mọi đơn vị" if national else None),
+                   "unit_name": st.column_config.TextColumn("Tên đơn vị", disabled=True, width=140),
                    "kpi": st.column_config.SelectboxColumn("Chỉ tiêu", options=list(kpi_ids), required=True,
-                                                           width="large"),
-                   "value": st.column_config.TextColumn("Mục tiêu", required=True, width="small",
-                                                        alignment="right"),
+                                                           width=330, pinned=True),
+                   "value": st.column_config.TextColumn("Mục tiêu", required=True, width=85, alignment="right"),
                    "op": st.column_config.SelectboxColumn("So sánh", options=list(op_codes), required=True,
-                                                          width="small"),
-                   "deadline": st.column_config.TextColumn("Thời hạn", width="small"),
-                   "from_date": st.column_config.TextColumn("Áp dụng từ", width="small"),
-                   "plan_slug": st.column_config.TextColumn("Kế hoạch", width="small"),
-                   "note": st.column_config.TextColumn("Ghi chú", width="medium")})
+                                                          width=130),
+                   "deadline": st.column_config.TextColumn("Thời hạn", width=95),
+                   "from_date": st.column_config.TextColumn("Áp dụng từ", width=95),
+                   "plan_slug": st.column_config.TextColumn("Kế hoạch", width=90),
+                   "note": st.column_config.TextColumn("Ghi chú", width=160)})
 if st.button("Lưu chỉ tiêu", type="primary"):
     try:
         rows = edited.drop("unit_name").with_columns(
@@ -146,12 +147,16 @@ if not national:
                                       "Giá trị": [fmt.number(v) for v in in_force.values()]}))
 else:
     with st.form("upload_limits", border=True):
-        chosen = {name: st.number_input(limits.LABELS[name], min_value=1, value=int(value), step=1,
-                                        format="%d", key=f"limit_{name}")
+        # Texts, so that the figures read 6.000.000.000 (a number box groups no digits).
+        chosen = {name: st.text_input(limits.LABELS[name], value=fmt.number(value), key=f"limit_{name}")
                   for name, value in in_force.items()}
         if st.form_submit_button("Lưu giới hạn", type="primary"):
-            changed = {name: int(value) for name, value in chosen.items() if int(value) != in_force[name]}
             try:
+                typed = {name: fmt.parse_number(text) for name, text in chosen.items()}
+                wrong = [limits.LABELS[n] for n, v in typed.items() if v is None or v < 1 or v != int(v)]
+                if wrong:
+                    raise ValueError(f"Giới hạn phải là số nguyên dương: {', '.join(wrong)}.")
+                changed = {name: int(value) for name, value in typed.items() if int(value) != in_force[name]}
                 with store.WRITE_LOCK:
                     for name, value in changed.items():
                         limits.set_limit(cur, name, value)

@@ -44,6 +44,7 @@ def _choice_of(field: str | None) -> str:
 
 
 ROWS_NOTE = "Số dòng là số dòng như khi mở tệp bằng Excel (dòng tiêu đề là dòng 1 nếu nằm ở dòng đầu tệp)."
+HISTORY_ROWS = 20
 UPLOAD_PREFIX = "kpi-upload-"
 STALE_HOURS = 12  # no run lasts this long: a copy this old was left by a process that died
 
@@ -220,9 +221,12 @@ else:
         pl.when(pl.col("status") == "active").then(pl.lit("Đang dùng"))
         .otherwise(pl.format("Đã hoàn tác {}", pl.col("undone_at").dt.strftime("%d/%m/%Y %H:%M"))).alias("Trạng thái"),
     )
-    widgets.table(shown, widths={"Lần tải": 70, "Loại": "small", "Tệp": "medium", "Thời gian": 140,
-                                 "Người tải": "medium", "Dòng nạp": 90, "Thay thế": 90, "Từ chối": 80,
-                                 "Trạng thái": 220})
+    # The latest uploads in a table whose texts wrap (a grid cuts them at 1366 px: "Đã hoàn tác
+    # 07/12/202"); the whole history is in the Excel file.
+    if shown.height > HISTORY_ROWS:
+        st.caption(f"{fmt.number(HISTORY_ROWS)} lần tải gần nhất trong {fmt.number(shown.height)}; "
+                   "tải Excel để xem toàn bộ.")
+    widgets.plain_table(shown.head(HISTORY_ROWS))
     widgets.excel_button(shown, f"lich_su_tai_len_{sel.unit}", "Tải lịch sử (Excel)", key="history_xlsx")
     # Offered: the active uploads this account may undo (the undo checks the same again).
     active = log.filter(pl.col("status") == "active")

@@ -65,7 +65,7 @@ def test_province_admin_edits_only_their_units_targets(province_admin, golden_db
 
 def test_province_admin_cannot_change_global_caps_or_read_the_national_log(province_admin, golden_db):
     at, _visible = province_admin
-    boxes = {n.label: n for n in at.number_input}
+    boxes = {n.label: n for n in [*at.number_input, *at.text_input]}
     assert limits.LABELS["max_rows"] not in boxes
     log = _frame(at, "Thời điểm")
     assert set(log["Tài khoản"]) <= {"qt40"}   # not the national admin's or Ba Tô's entries

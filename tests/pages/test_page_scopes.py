@@ -130,13 +130,14 @@ def test_streamlit_config_hides_error_details():
 
 
 def test_admin_sets_upload_caps_and_they_are_audited(golden_db):
+    from kpi import format as fmt
     from loaders import limits
 
     at = run(app("admin"))
-    boxes = {n.label: n for n in at.number_input}
+    boxes = {n.label: n for n in at.text_input}
     rows = boxes[limits.LABELS["max_rows"]]
-    assert rows.value == limits.Limits().max_rows
-    rows.set_value(500_000)
+    assert rows.value == fmt.number(limits.Limits().max_rows)  # grouped: "1.000.000", not 1000000
+    rows.set_value("500.000")
     next(b for b in at.button if b.label == "Lưu giới hạn").click()
     run(at)
     assert any(s.value == "Đã lưu 1 giới hạn." for s in at.success)
@@ -145,5 +146,20 @@ def test_admin_sets_upload_caps_and_they_are_audited(golden_db):
         assert limits.get_limits(con).max_rows == 500_000
         assert con.execute("SELECT detail FROM audit_log WHERE action = 'set_limit'").fetchall() == [
             ("max_rows = 500000",)]
+    finally:
+        con.close()
+
+
+def test_caps_typed_wrong_are_refused_in_words(golden_db):
+    from loaders import limits
+
+    at = run(app("admin"))
+    {n.label: n for n in at.text_input}[limits.LABELS["max_rows"]].set_value("năm trăm")
+    next(b for b in at.button if b.label == "Lưu giới hạn").click()
+    run(at)
+    assert any("không phải là số" in e.value for e in at.error)
+    con = store.connect(golden_db)
+    try:
+        assert limits.get_limits(con).max_rows == limits.Limits().max_rows
     finally:
         con.close()

@@ -59,10 +59,10 @@ def test_preview_validates_without_writing_then_loads_and_undoes(golden_db, monk
     assert not at.exception, at.exception
     assert any("Đã nạp lần tải #2: 3 dòng" in plain(s.value) and "từ chối 3" in plain(s.value) for s in at.success)
     assert counts(golden_db) == 13
-    history_table = at.dataframe[-1].value
+    history_table = at.table[-1].value
     assert list(history_table["Lần tải"]) == ["2", "1"]  # shown as formatted texts
     # Who loaded: the account's full name, and the sample/CLI load named, never "None".
-    assert list(history_table["Người tải"]) == ["Quản trị viên", "Hệ thống (dòng lệnh hoặc tác vụ tự động)"]
+    assert [plain(v) for v in history_table["Người tải"]] == ["Quản trị viên", "Hệ thống (dòng lệnh hoặc tác vụ tự động)"]
     at.selectbox(key="undo_pick").select(2).run()
     at.checkbox(key="undo_confirm_2").check().run()
     at.button(key="undo_go_2").click().run()
