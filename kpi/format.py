@@ -53,12 +53,23 @@ def parse_number(text: object, percent: bool = False) -> float | None:
         return None
     has_sign = raw.endswith("%")
     try:
-        value = float(parse_decimal(raw.rstrip("%"), locale=LOCALE, strict=True))
+        value = parse_decimal(raw.rstrip("%"), locale=LOCALE, strict=True)  # a Decimal: 83,33% is 0.8333
     except NumberFormatError:
         raise ValueError(f"«{text}» không phải là số (viết như 1.234,5 hoặc 80%).") from None
     if has_sign or (percent and value > 1):
-        return value / 100
-    return value
+        return float(value / 100)
+    return float(value)
+
+
+def exact_text(value: float, percent: bool = False, max_digits: int = 6) -> str:
+    """`value` as a Vietnamese text that parse_number reads back as the same number: the
+    fewest decimals that do ("80%", "82,5%", "83,333%"; "1.234", "12,5")."""
+    scaled = value * 100 if percent else value
+    for digits in range(max_digits + 1):
+        if abs(round(scaled, digits) - scaled) < 1e-9:
+            break
+    text = number(scaled, digits)
+    return text + "%" if percent else text
 
 
 # --- Tables as a page shows them ------------------------------------------------------------------

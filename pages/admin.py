@@ -87,10 +87,12 @@ targets = kpi_targets.editable_targets(cur, visible)
 
 
 def _target_text(kpi: str, value: float | None) -> str:
-    """A target as typed and read back: "80%" for a rate, "1.234" / "12,5" otherwise."""
+    """A target as typed and read back: "80%" for a rate, "1.234" / "12,5" otherwise, with as
+    many decimals as it has (saving an untouched row must not round it)."""
     if value is None:
         return ""
-    return KPIS[kpi].format_target(value) if kpi in KPIS else fmt.number(value, 1)
+    rate = kpi in KPIS and KPIS[kpi].kind == "rate"
+    return fmt.exact_text(value, percent=rate)
 
 
 # Every cell a Vietnamese text: KPI and comparison by name, targets as "80%", dates as

@@ -82,3 +82,11 @@ def test_parse_number_reads_what_display_writes():
     for kpi, value in (("full_online_rate", 0.3), ("received", 1234), ("dossiers_per_service", 12.5)):
         defn = KPIS[kpi]
         assert fmt.parse_number(defn.format_target(value), percent=defn.kind == "rate") == value
+
+
+def test_exact_text_round_trips():
+    for value, percent, text in ((0.8, True, "80%"), (0.825, True, "82,5%"), (1 / 3, True, "33,333333%"),
+                                 (1234, False, "1.234"), (12.5, False, "12,5"), (0.0, True, "0%")):
+        assert fmt.exact_text(value, percent=percent) == text
+        if value != 1 / 3:
+            assert fmt.parse_number(text, percent=percent) == value

@@ -163,3 +163,26 @@ def test_caps_typed_wrong_are_refused_in_words(golden_db):
         assert limits.get_limits(con).max_rows == limits.Limits().max_rows
     finally:
         con.close()
+
+
+def test_targets_shown_as_percent_and_saved_unchanged(golden_db):
+    """The targets editor shows "30%" (not 0.3) and saving untouched rows changes no value,
+    not even one with more decimals than a card shows."""
+    con = store.connect(golden_db)
+    con.execute("INSERT INTO targets (unit_code, kpi, value, op) VALUES ('40', 'full_online_rate', 0.8333, '>=')")
+    before = sorted(con.execute("SELECT unit_code, kpi, value, op FROM targets").fetchall(), key=str)
+    con.close()
+    at = run(app("admin"))
+    editor = next(d for d in at.dataframe if d.editing_mode != "read_only")
+    shown = editor.value
+    row = shown[(shown["unit_code"] == "40") & (shown["value"] == "83,33%")]
+    assert list(row["kpi"]) == ["Tỷ lệ hồ sơ xử lý hoàn toàn trực tuyến"] and list(row["op"]) == ["≥ (ít nhất)"]
+    next(b for b in at.button if b.label == "Lưu chỉ tiêu").click()
+    run(at)
+    assert any(s.value.startswith("Đã lưu") for s in at.success)
+    con = store.connect(golden_db)
+    try:
+        after = sorted(con.execute("SELECT unit_code, kpi, value, op FROM targets").fetchall(), key=str)
+    finally:
+        con.close()
+    assert after == before
