@@ -32,13 +32,6 @@ def day(value: date | datetime | None) -> str:
     return value.strftime("%d/%m/%Y")
 
 
-def moment(value: datetime | None) -> str:
-    """A date and time as an official reads it: "31/12/2025 14:05" ('' without one)."""
-    if value is None:
-        return ""
-    return value.strftime("%d/%m/%Y %H:%M")
-
-
 def parse_number(text: object, percent: bool = False) -> float | None:
     """A number typed the Vietnamese way ("1.234,5", "0,8", "80%") as a float; None when
     empty. `percent`: the number is a rate, written as "80%", "80" or "0,8" (a bare number
@@ -99,7 +92,7 @@ def display_frame(frame: pl.DataFrame, labels: dict[str, str] | None = None, *, 
             places = digits.get(name, 1)
             texts = [None if v is None or v != v else number(v, places) for v in column.to_list()]
         elif dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
-            texts = [None if v is None else moment(v) for v in column.to_list()]
+            texts = [None if v is None else day_time(v) for v in column.to_list()]
         elif dtype == pl.Date:
             texts = [None if v is None else day(v) for v in column.to_list()]
         elif dtype == pl.Boolean:

@@ -221,7 +221,7 @@ def _codes(db_path) -> frozenset[str]:
 
 
 PAGES = {
-    "admin": ["overview", "map", "drilldown", "tasks", "reports", "upload", "admin"],
+    "admin": ["overview", "map", "drilldown", "tasks", "reports", "upload", "admin", "connections"],
     "lanhdao": ["overview", "map", "drilldown", "tasks", "reports"],
     "canbo": ["overview", "map", "drilldown", "tasks", "reports", "upload"],
     "phantich": ["overview", "map", "drilldown", "tasks", "reports"],
