@@ -48,17 +48,17 @@ users = accounts.users_in_scope(cur, user)
 if users.is_empty():
     widgets.empty_state("Chưa có tài khoản nào trong phạm vi này.")
 else:
-    st.dataframe(users.select(
+    widgets.table(users.select(
         pl.col("username").alias("Tên đăng nhập"),
-        pl.col("full_name").fill_null("").alias("Họ và tên"),
+        pl.col("full_name").alias("Họ và tên"),
         pl.col("role").replace_strict(accounts.ROLES, default=pl.col("role")).alias("Vai trò"),
         pl.struct("unit_code", "role").map_elements(lambda r: account_unit(r["unit_code"], r["role"]),
                                                     return_dtype=pl.String).alias("Đơn vị"),
         pl.col("grants").list.eval(pl.element().map_elements(unit_label, return_dtype=pl.String))
-        .list.join(", ").fill_null("").alias("Đơn vị được xem thêm"),
+        .list.join(", ").alias("Đơn vị được xem thêm"),
         pl.when(pl.col("active")).then(pl.lit("Đang dùng")).otherwise(pl.lit("Đã khóa")).alias("Trạng thái"),
-        pl.col("created_at").dt.strftime("%d/%m/%Y %H:%M").fill_null("").alias("Ngày tạo"),
-    ), hide_index=True, width="stretch")
+        pl.col("created_at").alias("Ngày tạo"),
+    ), widths={"Tên đăng nhập": "small", "Vai trò": "small", "Trạng thái": "small", "Ngày tạo": "small"})
 with st.form("new_user", border=True):
     st.markdown("**Tạo tài khoản**")
     c1, c2, c3 = st.columns(3)

@@ -127,6 +127,7 @@ def test_streamlit_config_hides_error_details():
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["client"]["showErrorDetails"] == "none"
+    assert config["client"]["toolbarMode"] == "minimal"  # no Deploy button nor developer menu (issue 16 item 5)
 
 
 def test_admin_sets_upload_caps_and_they_are_audited(golden_db):
