@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
                                default=str)))
     else:
         for s in summaries:
-            print(_visible(_text(s)))
+            from loaders.cli_text import summary_text
+
+            print(_visible(summary_text(s)))
     return 1 if failed else 0
 
 
@@ -127,20 +129,6 @@ def _cannot_open(path: Path, exc: Exception) -> str:
             f"{f' (PID {pid.group(1)})' if pid else ''}, thường là ứng dụng bảng điều khiển đang chạy; "
             "DuckDB chỉ cho một tiến trình ghi. Hãy tải tệp lên qua trang «Tải dữ liệu lên» của ứng dụng, "
             "hoặc dừng ứng dụng rồi chạy lại lệnh. Kho dữ liệu không thay đổi.")
-
-
-def _text(s: dict) -> str:
-    if "error" in s:
-        return f"LỖI  {s['error']}"
-    lines = [
-        f"{s['file']} ({s['kind']}): đọc {s['rows_read']} dòng, nạp {s['loaded']}, thay thế {s['replaced']}, "
-        f"trùng {s['duplicates']}, từ chối {len(s['rejected'])} (lần tải #{s['batch_id']})"
-    ]
-    lines += [f"  - dòng {r['row']}: {r['reason']}" for r in s["rejected"][:50]]
-    if len(s["rejected"]) > 50:
-        lines.append(f"  ... và {len(s['rejected']) - 50} dòng khác")
-    lines += [f"  ! {w}" for w in s.get("warnings", [])]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

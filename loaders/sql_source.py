@@ -449,15 +449,9 @@ def sources_status(con) -> list[dict]:
 # ------------------------------------------------------------------ CLI
 
 def _text(s: dict) -> str:
-    """The text summary of `python -m loaders` (kept here so this CLI does not load the registry)."""
-    if "error" in s:
-        return f"LỖI  {s['error']}"
-    lines = [f"{s['file']} ({s['kind']}): đọc {s['rows_read']} dòng, nạp {s['loaded']}, thay thế {s['replaced']}, "
-             f"trùng {s['duplicates']}, từ chối {len(s['rejected'])} (lần tải #{s['batch_id']})"]
-    lines += [f"  - dòng {r['row']}: {r['reason']}" for r in s["rejected"][:50]]
-    if len(s["rejected"]) > 50:
-        lines.append(f"  ... và {len(s['rejected']) - 50} dòng khác")
-    return "\n".join(lines + [f"  ! {w}" for w in s.get("warnings", [])])
+    from loaders.cli_text import summary_text
+
+    return summary_text(s)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -509,7 +503,7 @@ def _print_pull(summary: dict, marks: tuple[str, str] | None, form: str) -> int:
         if marks:
             print(f"  mốc: {show_mark(marks[0])} → {show_mark(marks[1])}")
     else:
-        print(f"{summary['file']} (sql): không có dòng nào thay đổi kể từ mốc {show_mark(marks[0])}")
+        print(f"{summary['file']} (Cơ sở dữ liệu một cửa (SQL)): không có dòng nào thay đổi kể từ mốc {show_mark(marks[0])}")
     return 1 if "error" in summary else 0
 
 
