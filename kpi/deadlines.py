@@ -7,6 +7,15 @@ month of `date`, every year), `weekly` (day = ISO weekday, 1 = Thứ Hai), `once
 late, so on the 20th the next due date is today. A rule whose plan gives no day (null) has
 no due date ("kế hoạch không ghi ngày").
 
+Every occurrence (`occurrences`, `plan_deadlines`, `task_deadlines`, `deadlines_of`): the
+reminders and e-mails (reports/reminders.py, reports/delivery.py) take every due date of a
+unit's plan from here. A rule yields its dates in a window: the d-th of each month, the d-th
+of March, June, September and December, a fixed day and month each year, a weekday each
+week, a once-off date; a task its parsed deadline (kpi/tasks.parse_deadline) with its lead
+unit. "Thường xuyên" (ongoing) tasks and rules without a day yield none. Days are calendar
+days, as the plans write them: a 20th that falls on a Saturday or Sunday stays the 20th (no
+shift to the Friday or the Monday; the reminder N days before is N calendar days before).
+
 Task states, in this order of precedence: done, overdue, due soon (within 30 days), in
 progress (a status "Đang …" or some progress), not started.
 """
@@ -122,6 +131,91 @@ def reporting_deadlines(plan: dict | None, today: date) -> list[ReportDeadline]:
     rows = [reporting_deadline(r, today) for r in (plan or {}).get("reporting") or []]
     order = {"today": 0, "upcoming": 0, "no_day": 1, "unknown_rule": 1, "passed": 2}
     return sorted(rows, key=lambda r: (order[r.state], abs(r.days_left) if r.days_left is not None else 0))
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One due date of a reporting rule or a plan task."""
+    kind: str                 # report | task
+    unit_code: str            # the unit whose plan or task list it is
+    key: str                  # stable id of the rule or task: "report:<plan>:<n>", "task:<unit>:<no>"
+    what: str
+    rule: str                 # the rule kind (monthly_before_day, …), "task" for a task
+    rule_label: str           # "Hằng tháng, trước ngày 20"; a task: its deadline as written
+    due: date
+    lead: str = ""            # a task's lead unit
+    progress: float | None = None  # a task's progress, percent
+    status: str = ""
+
+    @property
+    def occurrence_key(self) -> str:
+        """The rule or task and this due date: what a reminder is sent once for."""
+        return f"{self.key}@{self.due.isoformat()}"
+
+
+def occurrences(rule: dict, start: date, end: date) -> list[date]:
+    """Every due date of a reporting rule from `start` to `end` (both included), in order.
+    None for a rule without a day or an unknown rule; a once-off date only when inside."""
+    kind, day, fixed = rule.get("rule"), rule.get("day"), _iso(rule.get("date"))
+    if start > end:
+        return []
+    if kind == "once":
+        return [fixed] if fixed and start <= fixed <= end else []
+    if kind == "weekly" and day:
+        first = start + timedelta(days=(int(day) - 1 - start.weekday()) % 7)
+        return [first + timedelta(weeks=n) for n in range((end - first).days // 7 + 1)] if first <= end else []
+    if kind == "monthly_before_day" and day:
+        months, pick = range(1, 13), int(day)
+    elif kind == "quarterly" and day:
+        months, pick = (3, 6, 9, 12), int(day)
+    elif kind == "yearly_before" and fixed:
+        months, pick = (fixed.month,), fixed.day
+    else:
+        return []
+    found = []
+    for year in range(start.year, end.year + 1):
+        for month in months:
+            due = _on(year, month, pick)
+            if start <= due <= end:
+                found.append(due)
+    return found
+
+
+def plan_deadlines(plan: dict, start: date, end: date) -> list[Occurrence]:
+    """The due dates of a plan's reporting rules from `start` to `end`."""
+    out = []
+    for n, rule in enumerate(plan.get("reporting") or []):
+        for due in occurrences(rule, start, end):
+            out.append(Occurrence("report", plan.get("unit_code") or "", f"report:{plan.get('slug')}:{n}",
+                                  rule.get("what") or "", rule.get("rule") or "", rule_label(rule), due))
+    return sorted(out, key=lambda o: (o.due, o.key))
+
+
+def task_deadlines(tasks: pl.DataFrame, start: date, end: date, today: date) -> list[Occurrence]:
+    """The plan tasks (a task list as kpi.tasks.tasks_of gives it) not done by `today` whose
+    deadline falls from `start` to `end`; ongoing and undated tasks have none."""
+    from kpi.tasks import annotate
+
+    if tasks.is_empty():
+        return []
+    rows = (annotate(tasks, today).filter(~pl.col("done") & pl.col("due_date").is_between(start, end))
+            .iter_rows(named=True))
+    return sorted((Occurrence("task", r["unit_code"], f"task:{r['unit_code']}:{r['task_no'] or r['source_row']}",
+                              r["task"] or "", "task", r["deadline"] or "", r["due_date"], r["lead_unit"] or "",
+                              r["progress"], r["status"] or "")
+                   for r in rows), key=lambda o: (o.due, o.key))
+
+
+def deadlines_of(plan_list: list[dict], tasks: pl.DataFrame, units: set[str] | None, start: date, end: date,
+                 today: date) -> list[Occurrence]:
+    """Every reporting and task due date from `start` to `end` of the plans and task lists of
+    `units` (None: every unit), soonest first."""
+    plans_in = [p for p in plan_list if p.get("unit_code") and (units is None or p["unit_code"] in units)]
+    found = [o for p in plans_in for o in plan_deadlines(p, start, end)]
+    if units is not None and not tasks.is_empty():
+        tasks = tasks.filter(pl.col("unit_code").is_in(sorted(units)))
+    found += task_deadlines(tasks, start, end, today)
+    return sorted(found, key=lambda o: (o.due, o.kind, o.key))
 
 
 def plan_start(plan: dict | None) -> date:

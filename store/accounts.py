@@ -167,12 +167,14 @@ def validate_account(con, username: str, password: str, role: str, unit_code: st
 
 
 def create_user(con, username: str, password: str, role: str, unit_code: str | None = None,
-                full_name: str = "", grants: list[str] | None = None, by: str | None = None) -> User:
+                full_name: str = "", grants: list[str] | None = None, by: str | None = None,
+                email: str | None = None) -> User:
     ensure_schema(con)
     validate_account(con, username, password, role, unit_code, grants)
     _check_creator(con, by, unit_code, grants)
-    con.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, TRUE, ?)",
-                [username, full_name, hash_password(password), role, unit_code, grants or [], datetime.now()])
+    con.execute("INSERT INTO users (username, full_name, password_hash, role, unit_code, grants, active, created_at, "
+                "email) VALUES (?, ?, ?, ?, ?, ?, TRUE, ?, ?)", [username, full_name, hash_password(password), role,
+                                                               unit_code, grants or [], datetime.now(), email or None])
     log(con, by, "create_user", f"{username} ({role}, {unit_code or 'toàn quốc'})")
     return User(username, full_name, role, unit_code, tuple(grants or ()))
 

@@ -63,6 +63,41 @@ def _service(con) -> None:
     con.execute(jobs.SCHEMA)
 
 
+def _user_email(con) -> None:
+    """An e-mail address per account (reports/delivery.py sends reminders and reports to it)."""
+    con.execute("ALTER TABLE users ADD COLUMN IF NOT EXISTS email VARCHAR")
+
+
+def _mail(con) -> None:
+    """The outbox (every message generated, its key, attempts and result) and the monthly
+    report's schedule per unit (reports/delivery.py). The unique key is what makes a message
+    generated twice (a restart, two runs) one row, hence one send."""
+    con.execute("""CREATE SEQUENCE IF NOT EXISTS mail_seq START 1;
+        CREATE TABLE IF NOT EXISTS mail_outbox (
+            id BIGINT PRIMARY KEY,
+            kind VARCHAR NOT NULL,           -- report | reminder | manual | test
+            unit_code VARCHAR NOT NULL,      -- the unit the message is about
+            subject_key VARCHAR NOT NULL,    -- the period, or the deadline and its due date
+            recipient VARCHAR NOT NULL,      -- e-mail address
+            username VARCHAR,                -- the account it goes to (NULL: an address given by hand)
+            subject VARCHAR NOT NULL,
+            body VARCHAR NOT NULL,
+            period VARCHAR,                  -- a report's period (its files are made when sent)
+            created_at TIMESTAMP NOT NULL,
+            status VARCHAR NOT NULL,         -- pending | sent | failed (gave up)
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_try_at TIMESTAMP NOT NULL,
+            sent_at TIMESTAMP,
+            last_error VARCHAR,              -- Vietnamese
+            UNIQUE (kind, unit_code, subject_key, recipient));
+        CREATE TABLE IF NOT EXISTS mail_schedule (
+            unit_code VARCHAR PRIMARY KEY,
+            report_day INTEGER,              -- the monthly report is sent from this day of the month
+            remind_days INTEGER NOT NULL,    -- reminders this many days before each deadline
+            roles VARCHAR[] NOT NULL,        -- who receives them (store.accounts.ROLES keys)
+            active BOOLEAN NOT NULL)""")
+
+
 # THE list, in the order they apply. Names are what the `migrations` table records.
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("0001_base_schema", _base_schema),
@@ -70,6 +105,8 @@ MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("0003_procedures_added", _procedures_added),
     ("0004_drop_schema_version", _drop_schema_version),
     ("0005_service", _service),
+    ("0006_user_email", _user_email),
+    ("0007_mail", _mail),
 ]
 
 
