@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas  # noqa: F401
 import streamlit as st
 
-from ui import auth
+from ui import auth, reminders
 
 st.set_page_config(page_title="KPI Chuyển đổi số", page_icon="📊", layout="wide",
                    initial_sidebar_state="expanded")
@@ -37,7 +37,9 @@ if user is None:
 pages = [p for p in PAGES if user.role in ("officer", "admin") or p.title != "Tải dữ liệu lên"]
 if user.role == "admin":
     pages += [ADMIN_PAGE, CONNECTIONS_PAGE]
+    pages.append(st.Page("pages/mail.py", title="Thư và nhắc hạn", icon=":material/mail:", url_path="thu-nhac-han"))
 auth.sidebar_account(user)
+reminders.show(user)
 try:
     st.navigation(pages, position="sidebar").run()
 except Exception:

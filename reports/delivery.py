@@ -104,6 +104,14 @@ def set_email(con, username: str, email: str | None) -> None:
         con.execute("UPDATE users SET email = ? WHERE username = ?", [email, username])
 
 
+def addresses(con, viewer: accounts.User) -> pl.DataFrame:
+    """The accounts an admin manages (accounts.users_in_scope) with their e-mail addresses."""
+    users = accounts.users_in_scope(con, viewer)
+    emails = store.query_pl(con, "SELECT username, email FROM users")
+    return users.join(emails, on="username", how="left").select("username", "full_name", "role", "unit_code",
+                                                                 "email", "active")
+
+
 def recipients(con, unit_code: str, roles=DEFAULT_ROLES) -> list[Recipient]:
     """Active accounts with an e-mail address and one of `roles` whose unit is `unit_code` or
     (a province) one of its communes, by unit then name."""
