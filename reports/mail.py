@@ -13,6 +13,7 @@ implicit TLS, AUTH, UTF-8 headers, attachments); nothing here re-implements them
 
 from __future__ import annotations
 
+import email.policy
 import os
 import re
 import smtplib
@@ -30,6 +31,10 @@ DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 TIMEOUT = 30  # seconds per SMTP operation
 EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Headers folded at 78 characters lose the space between two RFC 2047 encoded words on Python
+# 3.11 ("máy chủ thư" arrives as "máy chủthư" in every mail client): fold only at RFC 5322's
+# 998-character line limit, so that a Vietnamese subject stays one encoded run.
+POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 class MailError(RuntimeError):
@@ -112,7 +117,7 @@ def compose(settings: Settings, to: str, subject: str, body: str,
             attachments: list[tuple[str, bytes, str]] = (), message_id: str | None = None) -> EmailMessage:
     """A UTF-8 message with its attachments (file name, bytes, MIME type). The same
     `message_id` for every try of one outbox row lets a mail client drop a duplicate."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = formataddr(("Hệ thống KPI chuyển đổi số", settings.sender))
     msg["To"] = to
     msg["Subject"] = subject
@@ -191,7 +196,7 @@ def explain(exc: BaseException, settings: Settings) -> str:
     if isinstance(exc, smtplib.SMTPDataError):
         return f"Máy chủ thư từ chối nội dung thư (mã {exc.smtp_code})."
     if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return f"Máy chủ thư {where} ngắt kết nối giữa chừng."
+        return f"Máy chủ thư {where} ngắt kết nối giữa chừng: kiểm tra kiểu bảo mật và cổng."
     if isinstance(exc, ssl.SSLError):
         return f"Lỗi mã hóa SSL/TLS với máy chủ thư {where}: kiểm tra kiểu bảo mật và cổng."
     if isinstance(exc, socket.gaierror):

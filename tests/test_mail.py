@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -74,13 +75,19 @@ def authenticator(accept: bool):
 
 @pytest.fixture
 def smtp_server():
-    """Start real SMTP servers on 127.0.0.1: `start(accept_login=True, refuse=())` -> (inbox, port)."""
+    """Start real SMTP servers on 127.0.0.1: `start(accept_login=True, refuse=(), tls=None)` ->
+    (inbox, port); `tls`: ("starttls" | "ssl", ssl.SSLContext) for an encrypted server."""
     started = []
 
-    def start(accept_login: bool = True, refuse=()):
+    def start(accept_login: bool = True, refuse=(), tls=None):
         inbox, port = Inbox(refuse), free_port()
+        kwargs = {}
+        if tls and tls[0] == "starttls":
+            kwargs = {"tls_context": tls[1], "require_starttls": True}
+        elif tls:
+            kwargs = {"ssl_context": tls[1]}
         controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator(accept_login),
-                                auth_require_tls=False)
+                                auth_require_tls=False, **kwargs)
         controller.start()
         started.append(controller)
         return inbox, port
@@ -232,6 +239,48 @@ def test_killed_between_generated_and_sent_sends_once(db, smtp_server):
         assert len(set(keys)) == len(keys)
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("subject", [
+    "[KPI CĐS] Thư thử cấu hình máy chủ thư",
+    "[KPI CĐS] Nhắc hạn: Phường Đồng Phú — còn 2 ngày (hạn 10/12/2025) Hạn báo cáo quý thử cấu hình máy chủ thư",
+])
+def test_vietnamese_subjects_keep_their_spaces(subject):
+    """Python 3.11's default folding dropped the space between two encoded words («máy chủthư»)."""
+    msg = mail.compose(mail.Settings("h", 25, "none", "", "kpi@tinh.vn"), "a@xa.vn", subject, "Nội dung")
+    back = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
+    assert back["Subject"] == subject and back.get_content().strip() == "Nội dung"
+
+
+@pytest.fixture
+def server_tls(tmp_path, monkeypatch):
+    """A self-signed certificate for 127.0.0.1 (openssl), trusted by the client through
+    SSL_CERT_FILE (ssl.create_default_context reads it): the client verifies as in production."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost"], check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_encrypted_servers_with_login(db, smtp_server, server_tls, security):
+    con, _ = db
+    inbox, port = smtp_server(tls=(security, server_tls))
+    mail.save_settings(con, mail.Settings("127.0.0.1", port, security, SMTP_USER, "kpi@tinh.vn"), SMTP_PASSWORD)
+    assert delivery.send_test(con, "quantri@tinh.vn", NOW).sent == 1
+    assert [m["Subject"] for m in inbox.messages] == ["[KPI CĐS] Thư thử cấu hình máy chủ thư"]
+    # The wrong kind for the port: a Vietnamese reason, not a traceback.
+    other = "ssl" if security == "starttls" else "starttls"
+    mail.save_settings(con, mail.Settings("127.0.0.1", port, other, SMTP_USER, "kpi@tinh.vn"))
+    summary = delivery.send_test(con, "quantri@tinh.vn", NOW.replace(hour=9))
+    expected = {"ssl": "Lỗi mã hóa SSL/TLS với máy chủ thư", "starttls": "Máy chủ thư"}[other]
+    assert summary.sent == 0
+    assert summary.errors == [f"{expected} 127.0.0.1:{port}{'' if other == 'ssl' else ' ngắt kết nối giữa chừng'}: "
+                              "kiểm tra kiểu bảo mật và cổng."]
 
 
 def test_login_refused_is_logged_in_vietnamese_and_retried_with_backoff(db, smtp_server):
