@@ -399,3 +399,31 @@ def test_cli_send_dry_run_and_send(db, smtp_server):
     helptext = subprocess.run([sys.executable, "-m", "reports", "--help"], cwd=ROOT, env=env, capture_output=True,
                               text=True).stdout
     assert "Gửi báo cáo" in helptext and "nhắc hạn" in helptext
+
+
+def test_a_deadline_reminder_goes_n_days_before_and_once(db, smtp_server):
+    """Phường Đồng Phú reports quarterly before the 10th (and the party office before the 15th)
+    of the quarter's last month; its officer is reminded 3 days before each, once."""
+    con, _ = db
+    inbox, port = smtp_server()
+    configure(con, port)
+    accounts.create_user(con, "canbo.dp", "matkhau-canbo3", "officer", "25363", "Cán bộ Đồng Phú",
+                         email="canbo.dp@phuong.vn")
+    delivery.save_schedule(con, "25363", report_day=None, remind_days=3, roles=("officer",))
+
+    def deadlines_sent() -> list[str]:
+        return [m["Subject"] for m in inbox.messages if "Hạn báo cáo" in m["Subject"]]
+
+    delivery.run_due(con, datetime(2025, 12, 6, 7))
+    assert deadlines_sent() == []
+    delivery.run_due(con, datetime(2025, 12, 7, 7))
+    assert deadlines_sent() == ["[KPI CĐS] Hạn báo cáo: Phường Đồng Phú — còn 3 ngày (hạn 10/12/2025)"]
+    delivery.run_due(con, datetime(2025, 12, 8, 7))
+    delivery.run_due(con, datetime(2025, 12, 12, 7))
+    assert deadlines_sent() == ["[KPI CĐS] Hạn báo cáo: Phường Đồng Phú — còn 3 ngày (hạn 10/12/2025)",
+                                "[KPI CĐS] Hạn báo cáo: Phường Đồng Phú — còn 3 ngày (hạn 15/12/2025)"]
+    # Its officer account makes Đồng Phú expected to upload: November's missing data, once.
+    missing = [m for m in inbox.messages if "Chưa tải dữ liệu" in m["Subject"]]
+    assert len(missing) == 1 and "Tháng 11/2025: Phường Đồng Phú chưa tải dữ liệu" in missing[0].get_body(
+        ("plain",)).get_content()
+    assert {m["To"] for m in inbox.messages} == {"canbo.dp@phuong.vn"}
