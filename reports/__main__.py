@@ -2,7 +2,8 @@
 python -m reports reminders [--dry-run]
 
 The work is one call taking a connection (`send`, `reminders`), so that the same can run
-inside the server (reports.delivery) or from cron on the store file.
+inside the server (reports.delivery) or from cron on the store file. While the server holds
+the store (store/remote.py finds it) this says so: the server's API has no mail call yet.
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     path = store.db_path(args.db)
     if not path.exists():
         print(f"Không có kho dữ liệu «{path}».", file=sys.stderr)
+        return 2
+    from store import remote
+
+    if remote.find(path) is not None:  # the server holds the file; its API has no mail call yet
+        print(f"Máy chủ bảng điều khiển đang mở kho «{path}»: hãy gửi thư trên trang «Thư và nhắc hạn» "
+              "(bộ lập lịch của máy chủ gửi thư đến hạn), hoặc dừng máy chủ rồi chạy lại lệnh này.", file=sys.stderr)
         return 2
     now = datetime.fromisoformat(args.now) if args.now else datetime.now()
     con = store.connect(path)
