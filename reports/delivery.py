@@ -448,6 +448,7 @@ def log_table(frame: pl.DataFrame) -> pl.DataFrame:
         "Loại": [KINDS.get(r["kind"], r["kind"]) for r in rows],
         "Gửi đến": [r["recipient"] for r in rows],
         "Nội dung": [r["subject"] for r in rows],
-        "Trạng thái": [STATUS.get(r["status"], r["status"]) for r in rows],
+        "Trạng thái": ["Chờ gửi lại" if r["status"] == "pending" and r["attempts"] else
+                       STATUS.get(r["status"], r["status"]) for r in rows],
         "Kết quả": [result(r) for r in rows],
     }, schema={c: pl.String for c in ("Thời điểm tạo", "Loại", "Gửi đến", "Nội dung", "Trạng thái", "Kết quả")})

@@ -298,6 +298,7 @@ def test_login_refused_is_logged_in_vietnamese_and_retried_with_backoff(db, smtp
     assert all(r[3] == NOW.replace(minute=1) for r in rows)  # 1 minute after the first failure
     table = delivery.log_table(delivery.outbox(con))
     assert table["Kết quả"].to_list() == [f"Lỗi lần 1: {error} — sẽ thử lại lúc 08:01 15/12/2025"] * 2
+    assert table["Trạng thái"].to_list() == ["Chờ gửi lại"] * 2
     # Not before the backoff; then, with the right password, both go once.
     assert delivery.send_pending(con, NOW.replace(second=30)).sent == 0
     inbox, port = smtp_server()
