@@ -18,8 +18,9 @@ What is due (`plan`), per unit with an active schedule (`mail_schedule`, set on 
   * the monthly report of the month before, from the schedule's day of the month on (catching
     up when the scheduler was stopped on that day), Excel + PDF from reports/builder.py,
     figures as of the period's end;
-  * each reminder (reports/reminders.py) of a recipient's units from `remind_days` before its
-    deadline to the deadline, and each missing-upload reminder of the month, once.
+  * each reminder (reports/reminders.py) of the scheduled unit (a province: with its communes)
+    that the recipient may see, from `remind_days` before its deadline to the deadline, and
+    each missing-upload reminder of the month, once.
 Recipients: the active accounts with an e-mail address and one of the schedule's roles whose
 unit is the scheduled unit or, for a province, one of its communes. Each receives only what
 their scope allows (store.accounts.visible_units): the report of their own unit (an officer
@@ -190,10 +191,12 @@ def plan(con, now: datetime, kinds=("report", "reminder")) -> list[Planned]:
             period = latest_complete_month(today)
             for r in people:
                 out.append(_report_planned(con, "report", r, r.email, r.user.unit_code, period, period.label))
-        if "reminder" in kinds:
-            days = sched["remind_days"]
+        if "reminder" in kinds and people:
+            days = max(sched["remind_days"], 0)
+            scope = accounts.visible_units(con, accounts.User("", "", "leader", sched["unit_code"]))
+            pool = reminders.for_units(con, scope, today, window=days)
             for r in people:
-                for rem in reminders.for_user(con, r.user, today, window=max(days, 0)):
+                for rem in reminders.for_user(con, r.user, today, window=days, pool=pool):
                     if rem.kind == "missing_upload" or 0 <= rem.days_left <= days:
                         out.append(_reminder_planned(rem, r))
     return out

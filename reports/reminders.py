@@ -221,11 +221,18 @@ def missing_uploads(con, units: set[str] | None, today: date, names=None, missin
     return out
 
 
-def for_user(con, user: accounts.User | None, today: date, window: int = WINDOW_DAYS) -> list[Reminder]:
+def for_user(con, user: accounts.User | None, today: date, window: int = WINDOW_DAYS,
+             pool: list[Reminder] | None = None) -> list[Reminder]:
     """The reminders a user sees on opening the dashboard (their visible units only). A
-    province-level user gets the province's missing-upload line, not one per commune."""
+    province-level user gets the province's missing-upload line, not one per commune.
+    `pool`: the reminders of a wider scope, already computed by for_units for the same day
+    and window, kept for the user's units instead of computed again (the e-mail run makes one
+    pool per scheduled unit, not one per recipient)."""
     units = accounts.visible_units(con, user)
-    found = for_units(con, units, today, window)
+    if pool is None:
+        found = for_units(con, units, today, window)
+    else:
+        found = [r for r in pool if units is None or r.unit_code in units]
     if user is not None and user.role != "officer" and (units is None or len(units) > 1):
         found = [r for r in found if not (r.kind == "missing_upload" and r.level == "commune")]
     return found
