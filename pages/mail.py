@@ -201,3 +201,7 @@ else:
         st.error(f"{fmt.number(waiting.height)} thư chưa gửi được. Lỗi gần nhất: {md(waiting['last_error'][0])}",
                  icon=":material/error:")
     st.dataframe(delivery.log_table(log), hide_index=True, width="stretch")
+    if national and log.filter(pl.col("status") == "failed").height and st.button(
+            "Gửi lại các thư thất bại", key="retry_failed"):
+        st.success(f"Đã đưa {fmt.number(delivery.retry_failed(cur, now))} thư vào hàng chờ gửi lại.")
+        st.rerun()

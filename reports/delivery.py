@@ -11,8 +11,9 @@ Two steps, so that a restart never sends a message twice:
      after the SMTP server accepted a message but before the row was marked sends it again
      after the claim expires (at least once); every try of a row carries the same Message-ID
      so that mail clients drop such a copy.
-`run_due(con, now)` does both and is what a scheduler calls periodically; `send_now` and
-`preview` (dry run) serve the admin page and the CLI (`python -m reports`).
+`run_due(con, now)` does both and is what a scheduler calls periodically (it generates nothing
+while no SMTP server is configured, so nothing stale piles up); `send_now`, `preview` (dry
+run) and `retry_failed` serve the admin page and the CLI (`python -m reports`).
 
 What is due (`plan`), per unit with an active schedule (`mail_schedule`, set on the page):
   * the monthly report of the month before, from the schedule's day of the month on (catching
@@ -357,6 +358,8 @@ def run_due(con, now: datetime | None = None, kinds=("report", "reminder")) -> S
     """THE periodic job: generate what is due, then send every pending row whose time has come.
     Safe to call as often as wanted, and from two threads (one runs at a time)."""
     now = now or datetime.now()
+    if not mail.load_settings(con).configured:  # nothing piles up to go out, stale, once configured
+        return Summary(errors=["Chưa cấu hình máy chủ thư (địa chỉ máy chủ và người gửi): chưa tạo thư nào."])
     with _RUN_LOCK:
         generated = generate(con, now, kinds)
         summary = send_pending(con, now)
@@ -394,6 +397,15 @@ def send_now(con, unit_code: str, period: str | Period, now: datetime | None = N
     summary = send_pending(con, now, ids)
     summary.generated = len(ids)
     return planned, summary
+
+
+def retry_failed(con, now: datetime | None = None) -> int:
+    """Give the messages that failed for good (MAX_ATTEMPTS) a new series of tries, from now
+    (the admin fixed the settings). Returns how many."""
+    now = now or datetime.now()
+    with store.write_transaction(con):
+        return len(con.execute("UPDATE mail_outbox SET status = 'pending', attempts = 0, next_try_at = ? "
+                               "WHERE status = 'failed' RETURNING id", [now]).fetchall())
 
 
 def send_test(con, to: str, now: datetime | None = None) -> Summary:

@@ -322,6 +322,19 @@ def test_server_down_then_gives_up_after_max_attempts(db, smtp_server):
     assert con.execute("SELECT status, attempts FROM mail_outbox").fetchall() == [("failed", delivery.MAX_ATTEMPTS)]
     assert delivery.send_pending(con, moment.replace(year=2030)).sent == 0  # given up: never again
     assert delivery.log_table(delivery.outbox(con))["Trạng thái"].to_list() == ["Gửi thất bại"]
+    # The admin fixes the server and sends the failed ones again, from now.
+    inbox, port = smtp_server()
+    configure(con, port)
+    assert delivery.retry_failed(con, moment) == 1
+    assert delivery.send_pending(con, moment).sent == 1 and len(inbox.messages) == 1
+
+
+def test_nothing_is_generated_while_no_server_is_configured(db):
+    con, _ = db
+    delivery.save_schedule(con, "40", report_day=15, roles=("leader", "officer"))
+    summary = delivery.run_due(con, NOW)
+    assert summary.errors == ["Chưa cấu hình máy chủ thư (địa chỉ máy chủ và người gửi): chưa tạo thư nào."]
+    assert con.execute("SELECT count(*) FROM mail_outbox").fetchall() == [(0,)]
 
 
 def test_a_refused_recipient_does_not_stop_the_others(db, smtp_server):
