@@ -40,6 +40,7 @@ import polars as pl
 
 from kpi import format as fmt
 from kpi.periods import Period, latest_complete_month, parse
+from kpi.units import unit_name
 from reports import builder, excel, mail, pdf, reminders
 from store import accounts
 from store import db as store
@@ -155,13 +156,8 @@ def delete_schedule(con, unit_code: str) -> None:
 
 # --- what is due ---------------------------------------------------------------------------------------
 
-def _unit_name(con, code: str) -> str:
-    rows = con.execute("SELECT full_name FROM units WHERE code = ?", [code]).fetchall()
-    return rows[0][0] if rows else code
-
-
 def report_subject(con, unit_code: str, period: Period) -> str:
-    return f"[KPI CĐS] Báo cáo kết quả chuyển đổi số {period.vi().lower()} — {_unit_name(con, unit_code)}"
+    return f"[KPI CĐS] Báo cáo kết quả chuyển đổi số {period.vi().lower()} — {unit_name(con, unit_code)}"
 
 
 def _report_planned(con, kind: str, recipient: Recipient | None, to: str, unit_code: str, period: Period,
@@ -259,7 +255,7 @@ def _build(con, row: dict, settings: mail.Settings, today: date, cache: dict):
     attachments = []
     body = row["body"]
     if row["kind"] in ("report", "manual"):
-        user = _account(con, row["username"])
+        user = accounts.account(con, row["username"]) if row["username"] else None
         if row["username"] and (user is None or not accounts.can_view(con, user, row["unit_code"])):
             raise mail.MailError(f"Tài khoản «{row['username']}» không còn được xem số liệu của đơn vị này "
                                  "(hoặc đã bị khóa): không gửi.")
@@ -271,17 +267,6 @@ def _build(con, row: dict, settings: mail.Settings, today: date, cache: dict):
         attachments = [(f"{report.file_stem}.xlsx", xlsx, mail.XLSX), (f"{report.file_stem}.pdf", pdf_bytes,
                                                                         "application/pdf")]
     return mail.compose(settings, row["recipient"], row["subject"], body, attachments, _message_id(row, settings))
-
-
-def _account(con, username: str | None) -> accounts.User | None:
-    if not username:
-        return None
-    rows = con.execute("SELECT username, full_name, role, unit_code, grants FROM users WHERE username = ? AND active",
-                       [username]).fetchall()
-    if not rows:
-        return None
-    n, f, r, c, g = rows[0]
-    return accounts.User(n, f or "", r, c, tuple(g or ()))
 
 
 def _claim(con, row_id: int, now: datetime) -> bool:

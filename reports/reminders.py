@@ -20,8 +20,9 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from kpi import deadlines
+from kpi import deadlines, periods
 from kpi import format as fmt
+from kpi.periods import latest_complete_month
 from kpi.tasks import tasks_of
 from store import accounts
 from store import db as store
@@ -93,7 +94,7 @@ def upload_day(con) -> int:
 
 def month_before(day: date) -> date:
     """The first day of the month before `day`'s month."""
-    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return latest_complete_month(day).start
 
 
 def month_text(first: date) -> str:
@@ -104,7 +105,7 @@ def missing_communes(con, units: set[str] | None, month: date) -> pl.DataFrame:
     """Communes among `units` (None: all) expected to upload (data for some month, or an officer
     account) with no dossier received and no aggregate report row in `month`:
     code, name, province_code, sorted by province and name."""
-    last = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    last = periods.month(month).end
     where = "" if units is None else "AND list_contains($units, u.code)"
     params = {"first": month, "last": last} | ({} if units is None else {"units": sorted(units)})
     return store.query_pl(con, f"""
