@@ -13,7 +13,7 @@ import streamlit as st
 
 from kpi import format as fmt
 from kpi.periods import PeriodError, latest_complete_month
-from reports import delivery, mail
+from reports import delivery, mail, reminders
 from store import accounts
 from ui import auth, data, widgets
 from ui.text import md
@@ -127,6 +127,18 @@ with st.form("schedule", border=True):
             st.rerun()
         except (ValueError, accounts.AccessDenied) as exc:
             st.error(md(str(exc)))
+
+if national:
+    with st.form("upload_day", border=False):
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        day = c1.number_input("Xã/phường chưa tải dữ liệu tháng trước đến ngày này được nhắc (cán bộ một cửa và "
+                              "lãnh đạo tỉnh)", min_value=1, max_value=28, value=reminders.upload_day(cur))
+        if c2.form_submit_button("Lưu ngày"):
+            try:
+                reminders.set_upload_day(cur, int(day))
+                st.success(f"Đã lưu: nhắc từ ngày {int(day)} hằng tháng.")
+            except ValueError as exc:
+                st.error(md(str(exc)))
 
 # --- addresses ---------------------------------------------------------------------------------------
 st.subheader("Địa chỉ thư của tài khoản")

@@ -92,6 +92,14 @@ def upload_day(con) -> int:
         return UPLOAD_DAY
 
 
+def set_upload_day(con, day: int) -> None:
+    """The day of the month by which last month's data is expected (1–28). ValueError in Vietnamese."""
+    if not 1 <= int(day) <= 28:
+        raise ValueError("Hạn tải dữ liệu tháng trước phải từ ngày 1 đến ngày 28.")
+    with store.write_transaction(con):
+        store.set_meta(con, "mail.upload_day", str(int(day)))
+
+
 def month_before(day: date) -> date:
     """The first day of the month before `day`'s month."""
     return latest_complete_month(day).start

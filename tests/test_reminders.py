@@ -114,6 +114,11 @@ def test_reminders_of_a_commune(store_with_tasks):
     assert late.overdue and late.when_text == "quá hạn 15 ngày (hạn 30/11/2025)"
     # Before the 5th nothing is missing yet; with a 3-day window the 18/12 task is not due yet on 14/12.
     assert [r.kind for r in for_units(con, {"17611"}, date(2025, 12, 4), window=3)] == ["task"]
+    # The admin moves the day to the 16th: on the 15th nothing is missing yet.
+    reminders.set_upload_day(con, 16)
+    assert [r.kind for r in for_units(con, {"17611"}, TODAY)] == ["task", "task"]
+    with pytest.raises(ValueError, match="từ ngày 1 đến ngày 28"):
+        reminders.set_upload_day(con, 31)
 
 
 def test_missing_uploads_count_only_expected_communes(store_with_tasks):

@@ -23,7 +23,7 @@ SHOWN = 15  # reminders listed; the rest are counted
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=256)
 def _for_user(data_version: tuple, username: str, role: str, unit_code: str | None, grants: tuple,
-              today_iso: str, window: int) -> list[reminders.Reminder]:
+              today_iso: str, window: int, upload_day: int) -> list[reminders.Reminder]:
     user = accounts.User(username, "", role, unit_code, grants)
     return reminders.for_user(data.cursor(), user, date.fromisoformat(today_iso), window)
 
@@ -33,7 +33,7 @@ def show(user: accounts.User) -> None:
     window = int(st.session_state.get(WINDOW, reminders.WINDOW_DAYS))
     try:
         found = _for_user(data.version(), user.username, user.role, user.unit_code, tuple(user.grants),
-                          data.today().isoformat(), window)
+                          data.today().isoformat(), window, reminders.upload_day(data.cursor()))
     except Exception:  # noqa: BLE001 - logged; the pages must still open
         log.exception("Không lập được danh sách nhắc hạn cho %s", user.username)
         return
