@@ -413,6 +413,10 @@ def test_cli_send_dry_run_and_send(db, smtp_server):
     helptext = subprocess.run([sys.executable, "-m", "reports", "--help"], cwd=ROOT, env=env, capture_output=True,
                               text=True).stdout
     assert "Gửi báo cáo" in helptext and "nhắc hạn" in helptext
+    assert helptext.startswith("Cách dùng: python -m reports") and "show this help" not in helptext
+    missing = subprocess.run([sys.executable, "-m", "reports", "send", "--period", "2025-10"], cwd=ROOT, env=env,
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "lỗi: thiếu tham số bắt buộc: --unit" in missing.stderr
 
 
 def test_a_deadline_reminder_goes_n_days_before_and_once(db, smtp_server):
