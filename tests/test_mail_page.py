@@ -13,7 +13,7 @@ from loaders.dossiers import load_dossier_file
 from reports import delivery, mail
 from store import accounts
 from store import db as store
-from tests.pages.conftest import FIXTURES, app, run
+from tests.pages.conftest import FIXTURES, ROOT, app, run
 from tests.test_mail import SMTP_PASSWORD, free_port
 
 
@@ -93,12 +93,18 @@ def test_reminders_box_names_what_is_missing(mail_db):
     assert "Quá hạn 3 ngày \\(hạn 05/12/2025\\)" in inside
 
 
-def test_the_page_is_for_admins_only(mail_db):
-    token = None
-    con = store.connect(mail_db)
-    try:
-        token = accounts.authenticate(con, "lanhdao", "matkhau-lanhdao")
-    finally:
-        con.close()
-    at = run(app("mail", token=token))
-    assert "Thư và nhắc hạn" not in [t.value for t in at.title]
+@pytest.mark.parametrize("username", ["lanhdao", None])
+def test_the_page_is_for_admins_only(mail_db, username):
+    """The page itself refuses a leader (and no login), even opened directly."""
+    token = ""
+    if username:
+        con = store.connect(mail_db)
+        try:
+            token = accounts.authenticate(con, username, "matkhau-lanhdao")
+        finally:
+            con.close()
+    at = AppTest.from_file(str(ROOT / "pages" / "mail.py"), default_timeout=60)
+    at.session_state["kpi_token"] = token
+    run(at)
+    assert [e.value for e in at.error] == ["Chỉ quản trị viên được vào trang này."]
+    assert not at.title and not at.dataframe
