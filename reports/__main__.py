@@ -14,6 +14,7 @@ from datetime import datetime
 
 from kpi.periods import PeriodError
 from reports import delivery
+from store import cli
 from store import db as store
 
 
@@ -41,45 +42,15 @@ def reminders(con, dry_run: bool, now: datetime) -> tuple[int, str]:
     return (0 if not summary.errors else 1), "\n".join([summary.text] + [f"  Lỗi: {e}" for e in summary.errors])
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with its own words in Vietnamese too: usage, the help option, the usual errors."""
-
-    ERRORS = (("the following arguments are required", "thiếu tham số bắt buộc"),
-              ("unrecognized arguments", "tham số không nhận ra"), ("invalid choice", "lựa chọn không hợp lệ"),
-              ("expected one argument", "cần một giá trị"), ("choose from", "chọn trong"))
-
-    def __init__(self, *args, **kwargs):
-        kwargs["add_help"] = False
-        super().__init__(*args, **kwargs)
-        self.add_argument("-h", "--help", action="help", help="Hiện hướng dẫn này rồi thoát")
-
-    def _vietnamese(self, text: str) -> str:
-        return (text.replace("usage: ", "Cách dùng: ").replace("\noptions:\n", "\ntùy chọn:\n")
-                .replace("\npositional arguments:\n", "\ntham số:\n"))
-
-    def format_usage(self) -> str:
-        return self._vietnamese(super().format_usage())
-
-    def format_help(self) -> str:
-        return self._vietnamese(super().format_help())
-
-    def error(self, message: str):
-        for english, vietnamese in self.ERRORS:
-            message = message.replace(english, vietnamese)
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: lỗi: {message}\n")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog="python -m reports",
-                                     description="Gửi báo cáo định kỳ và thư nhắc hạn qua máy chủ thư đã cấu hình.")
-    parser.add_argument("--db", default=None, help="Tệp kho dữ liệu (mặc định: $KPI_DB, rồi data/kpi.duckdb)")
+    parser = cli.parser("python -m reports", "Gửi báo cáo định kỳ và thư nhắc hạn qua máy chủ thư đã cấu hình.")
+    parser.add_argument("--db", default=None, metavar="TỆP", help="Tệp kho dữ liệu (mặc định: $KPI_DB, rồi data/kpi.duckdb)")
     commands = parser.add_subparsers(dest="command", required=True, title="lệnh", metavar="LỆNH")
     p_send = commands.add_parser("send", help="Gửi báo cáo của một đơn vị cho một kỳ ngay bây giờ",
                                  description="Gửi báo cáo (Excel và PDF) của một đơn vị cho một kỳ.")
-    p_send.add_argument("--unit", required=True, help="Mã tỉnh (2 số) hoặc xã/phường (5 số)")
-    p_send.add_argument("--period", required=True, help="Kỳ: 2025-09, 2025-Q3, 2025 hoặc 2025-07-01..2025-09-30")
-    p_send.add_argument("--to", default=None, help="Chỉ gửi đến địa chỉ này (mặc định: các tài khoản của đơn vị)")
+    p_send.add_argument("--unit", required=True, metavar="MÃ", help="Mã tỉnh (2 số) hoặc xã/phường (5 số)")
+    p_send.add_argument("--period", required=True, metavar="KỲ", help="Kỳ: 2025-09, 2025-Q3, 2025 hoặc 2025-07-01..2025-09-30")
+    p_send.add_argument("--to", default=None, metavar="ĐỊA_CHỈ", help="Chỉ gửi đến địa chỉ này (mặc định: các tài khoản của đơn vị)")
     p_send.add_argument("--dry-run", action="store_true", help="Chỉ liệt kê thư sẽ gửi, không gửi")
     p_rem = commands.add_parser("reminders", help="Gửi các thư nhắc hạn đến hạn gửi",
                                 description="Tạo và gửi các thư nhắc hạn đến hạn theo lịch của từng đơn vị.")

@@ -414,6 +414,7 @@ def test_cli_send_dry_run_and_send(db, smtp_server):
                               text=True).stdout
     assert "Gửi báo cáo" in helptext and "nhắc hạn" in helptext
     assert helptext.startswith("Cách dùng: python -m reports") and "show this help" not in helptext
+    assert "--db TỆP" in helptext
     missing = subprocess.run([sys.executable, "-m", "reports", "send", "--period", "2025-10"], cwd=ROOT, env=env,
                              capture_output=True, text=True)
     assert missing.returncode == 2 and "lỗi: thiếu tham số bắt buộc: --unit" in missing.stderr
