@@ -95,13 +95,13 @@ if schedules.is_empty():
                         "Thêm lịch bên dưới: ngày gửi báo cáo tháng (ví dụ ngày 15, trước hạn «trước ngày 20») "
                         "và số ngày nhắc trước mỗi hạn.")
 else:
-    st.dataframe(pl.DataFrame({
+    widgets.table(pl.DataFrame({
         "Đơn vị": [unit_label(c) for c in schedules["unit_code"]],
         "Gửi báo cáo tháng": [f"Từ ngày {d} hằng tháng" if d else "Không gửi" for d in schedules["report_day"]],
         "Nhắc trước hạn": [f"{fmt.number(n)} ngày" for n in schedules["remind_days"]],
         "Người nhận": [", ".join(accounts.ROLES.get(r, r) for r in roles) for roles in schedules["roles"]],
         "Trạng thái": ["Đang dùng" if a else "Tạm dừng" for a in schedules["active"]],
-    }), hide_index=True, width="stretch")
+    }))
 with st.form("schedule", border=True):
     st.markdown("**Thêm hoặc sửa lịch của một đơn vị**")
     c1, c2, c3 = st.columns(3)
@@ -147,12 +147,12 @@ st.caption("Chỉ tài khoản đang dùng, có địa chỉ thư, nhận thư; 
 if people.is_empty():
     widgets.empty_state("Chưa có tài khoản nào trong phạm vi này.")
 else:
-    st.dataframe(people.select(
+    widgets.table(people.select(
         pl.col("username").alias("Tên đăng nhập"), pl.col("full_name").fill_null("").alias("Họ và tên"),
         pl.col("role").replace_strict(accounts.ROLES, default=pl.col("role")).alias("Vai trò"),
         pl.col("unit_code").map_elements(unit_label, return_dtype=pl.String).fill_null("Toàn quốc").alias("Đơn vị"),
         pl.col("email").fill_null("Chưa có").alias("Địa chỉ thư"),
-    ), hide_index=True, width="stretch")
+    ))
     with st.form("email", border=False):
         c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
         who = c1.selectbox("Tài khoản", people["username"].to_list())
@@ -187,7 +187,7 @@ with st.form("send_now", border=True):
                     st.info(f"Chạy thử: sẽ gửi {fmt.number(len(planned))} thư (báo cáo Excel và PDF đính kèm).")
                 else:
                     show_summary(summary)
-                st.dataframe(planned_table(planned), hide_index=True, width="stretch")
+                widgets.table(planned_table(planned), widths={"Nội dung": "large"})
         except (ValueError, PeriodError, accounts.AccessDenied) as exc:
             st.error(md(str(exc)))
 
@@ -196,7 +196,7 @@ if c1.button("Xem trước các thư đến hạn (không gửi)", key="preview_
     due = delivery.preview(cur, now)
     due = [p for p in due if national or p.unit_code in visible]
     if due:
-        st.dataframe(planned_table(due), hide_index=True, width="stretch")
+        widgets.table(planned_table(due), widths={"Nội dung": "large"})
     else:
         st.info("Hiện không có thư nào đến hạn gửi.")
 if national and c2.button("Gửi các thư đến hạn ngay", key="run_due"):
@@ -212,7 +212,7 @@ else:
     if not waiting.is_empty():
         st.error(f"{fmt.number(waiting.height)} thư chưa gửi được. Lỗi gần nhất: {md(waiting['last_error'][0])}",
                  icon=":material/error:")
-    st.dataframe(delivery.log_table(log), hide_index=True, width="stretch")
+    widgets.table(delivery.log_table(log), widths={"Nội dung": "large", "Kết quả": "large"})
     if national and log.filter(pl.col("status") == "failed").height and st.button(
             "Gửi lại các thư thất bại", key="retry_failed"):
         st.success(f"Đã đưa {fmt.number(delivery.retry_failed(cur, now))} thư vào hàng chờ gửi lại.")

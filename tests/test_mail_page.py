@@ -108,3 +108,17 @@ def test_the_page_is_for_admins_only(mail_db, username):
     run(at)
     assert [e.value for e in at.error] == ["Chỉ quản trị viên được vào trang này."]
     assert not at.title and not at.dataframe
+
+
+def test_no_english_nor_raw_text(mail_db):
+    """The scanner of issue 16 (tests/pages/test_no_english.py) over the page, with its log,
+    schedules, addresses and a dry run shown."""
+    from tests.pages.test_no_english import _problems, rendered_texts
+
+    at = run(app("mail"))
+    form_inputs = {t.label: t for t in at.text_input}
+    form_inputs["Mã đơn vị"].set_value("40")
+    next(b for b in at.button if b.label == "Xem trước (không gửi)").click()
+    run(at)
+    problems = [p for where, text, allowed in rendered_texts(at, frozenset()) for p in _problems(text, where, allowed)]
+    assert not problems, "\n".join(dict.fromkeys(problems))
