@@ -1,45 +1,21 @@
 """python -m reports send --unit CODE --period P [--to ADDR] [--dry-run]
 python -m reports reminders [--dry-run]
 
-The work is one call taking a connection (`send`, `reminders`), so that the same can run
-inside the server (reports.delivery) or from cron on the store file. While the server holds
-the store (store/remote.py finds it) this says so: the server's API has no mail call yet.
+The work is one call taking a connection (reports/commands.py `send`, `reminders`): run here
+on the store file, or, while the dashboard's server holds the store (store/remote.py finds
+it), by the server through its API (`POST /api/v1/mail/send`, `/api/v1/mail/reminders`), with
+the same output and exit code.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import datetime
 
-from kpi.periods import PeriodError
-from reports import delivery
 from store import cli
-from store import db as store
-
-
-def send(con, unit: str, period: str, to: str | None, dry_run: bool, now: datetime) -> tuple[int, str]:
-    """Send (or list, dry run) a unit's report for a period: exit code and the text to print."""
-    planned, summary = delivery.send_now(con, unit, period, now, to=to, dry_run=dry_run)
-    if not planned:
-        return 1, "Không có người nhận: chưa tài khoản nào của đơn vị có địa chỉ thư (hoặc dùng --to)."
-    lines = [f"{'Chạy thử — sẽ gửi' if dry_run else 'Gửi'} {len(planned)} thư:"]
-    lines += [f"  {p.recipient}: {p.subject}" for p in planned]
-    if not dry_run:
-        lines.append(summary.text)
-        lines += [f"  Lỗi: {e}" for e in summary.errors]
-    return (0 if dry_run or summary.sent == len(planned) else 1), "\n".join(lines)
-
-
-def reminders(con, dry_run: bool, now: datetime) -> tuple[int, str]:
-    """Generate and send the reminders due now (or list them, dry run)."""
-    if dry_run:
-        planned = delivery.preview(con, now, kinds=("reminder",))
-        lines = [f"Chạy thử — sẽ gửi {len(planned)} thư nhắc hạn:"]
-        lines += [f"  {p.recipient}: {p.subject}" for p in planned]
-        return 0, "\n".join(lines)
-    summary = delivery.run_due(con, now, kinds=("reminder",))
-    return (0 if not summary.errors else 1), "\n".join([summary.text] + [f"  Lỗi: {e}" for e in summary.errors])
+from store.paths import db_path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,16 +35,19 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--now", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    path = store.db_path(args.db)
+    path = db_path(args.db)
     if not path.exists():
         print(f"Không có kho dữ liệu «{path}».", file=sys.stderr)
         return 2
     from store import remote
 
-    if remote.find(path) is not None:  # the server holds the file; its API has no mail call yet
-        print(f"Máy chủ bảng điều khiển đang mở kho «{path}»: hãy gửi thư trên trang «Thư và nhắc hạn» "
-              "(bộ lập lịch của máy chủ gửi thư đến hạn), hoặc dừng máy chủ rồi chạy lại lệnh này.", file=sys.stderr)
-        return 2
+    server = remote.find(path)
+    if server is not None:
+        return _through_server(server, args)
+    from kpi.periods import PeriodError
+    from reports.commands import reminders, send
+    from store import db as store
+
     now = datetime.fromisoformat(args.now) if args.now else datetime.now()
     con = store.connect(path)
     try:
@@ -83,6 +62,25 @@ def main(argv: list[str] | None = None) -> int:
         con.close()
     print(text)
     return code
+
+
+def _through_server(server, args) -> int:
+    from store import remote
+
+    fields = {"dry_run": "true" if args.dry_run else "false", "now": args.now}
+    if args.command == "send":
+        fields |= {"unit": args.unit, "period": args.period, "to": args.to}
+    try:
+        status, _, body = remote.request(server, "POST", f"/api/v1/mail/{args.command}", fields=fields, timeout=600)
+    except remote.RemoteError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if status != 200:
+        print(remote.answer(status, body), file=sys.stderr)
+        return 2
+    answer = json.loads(body)
+    print(answer["text"])
+    return answer["code"]
 
 
 if __name__ == "__main__":

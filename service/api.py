@@ -27,11 +27,13 @@ from fastapi.responses import JSONResponse, Response
 
 from kpi.format import number
 from kpi.output import KpiRequestError, kpi_text
+from kpi.periods import PeriodError
 from kpi.units import data_version
 from loaders import history, sources
 from loaders.batches import UndoError, undo_batch
 from loaders.files import LoadError
 from loaders.sql_source import load_config, pull, sources_status
+from reports import commands
 from store import accounts, api_tokens, backup, jobs
 from store import db as store
 
@@ -213,6 +215,35 @@ def create_api(settings: ApiSettings) -> FastAPI:
         admin_only(who)
         con = cursor()
         return plain({"sources": sources_status(con), "schedules": jobs.schedules(con), "runs": jobs.runs(con, 50)})
+
+    def mail_now(now: str | None) -> datetime:
+        try:
+            return datetime.fromisoformat(now) if now else datetime.now()
+        except ValueError:
+            raise HTTPException(400, f"Thời điểm «{now}» không hợp lệ.") from None
+
+    @api.post("/v1/mail/send", summary="Gửi báo cáo của một đơn vị cho một kỳ (quản trị), như `python -m reports send`")
+    def mail_send(who: Who, unit: Annotated[str, Form()], period: Annotated[str, Form()],
+                  to: Annotated[str | None, Form()] = None, dry_run: Annotated[bool, Form()] = False,
+                  now: Annotated[str | None, Form()] = None) -> dict:
+        admin_only(who)
+        con = cursor()
+        accounts.check_view(con, who.user, unit)
+        try:
+            code, text = commands.send(con, unit, period, to or None, dry_run, mail_now(now))
+        except (PeriodError, ValueError) as exc:
+            raise HTTPException(400, str(exc)) from None
+        return {"code": code, "text": text}
+
+    @api.post("/v1/mail/reminders", summary="Gửi các thư nhắc hạn đến hạn (quản trị toàn hệ thống), như "
+                                            "`python -m reports reminders`")
+    def mail_reminders(who: Who, dry_run: Annotated[bool, Form()] = False,
+                       now: Annotated[str | None, Form()] = None) -> dict:
+        admin_only(who)
+        if who.user is not None and who.user.unit_code is not None:
+            raise HTTPException(403, "Chỉ quản trị viên toàn hệ thống được gửi thư nhắc hạn của mọi đơn vị.")
+        code, text = commands.reminders(cursor(), dry_run, mail_now(now))
+        return {"code": code, "text": text}
 
     @api.post("/v1/sources/{name}/run", status_code=202,
               summary="Đưa một nguồn đã đặt lịch vào hàng đợi của bộ lập lịch ngay (quản trị)")

@@ -76,8 +76,9 @@ class Scheduler:
     """The server's scheduler: `start()`, `reload()` after a schedule changes, `stop()`."""
 
     def __init__(self, db: Path, folder: Path | None, today: Callable[[], date] = date.today,
-                 retry_base: timedelta = FIRST_RETRY):
+                 retry_base: timedelta = FIRST_RETRY, mail_minutes: float = 5):
         self.db, self.folder, self.today, self.retry_base = db, folder, today, retry_base
+        self.mail_minutes = mail_minutes
         self._scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(2)},
                                               job_defaults={"coalesce": True, "max_instances": 1,
                                                             "misfire_grace_time": 3600})
@@ -89,7 +90,18 @@ class Scheduler:
         self.reload()
         # Schedules changed elsewhere (another admin session, the API) are picked up every minute.
         self._scheduler.add_job(self.reload, "interval", minutes=1, id="reload", replace_existing=True)
+        # Reminders and monthly reports due by e-mail (reports/delivery.py: an outbox, so a
+        # restart never sends twice); nothing happens while no mail server is configured.
+        self._scheduler.add_job(self.mail, "interval", minutes=self.mail_minutes, id="mail", replace_existing=True)
         return self
+
+    def mail(self) -> None:
+        from reports import delivery
+
+        try:
+            delivery.run_due(store.shared(self.db).cursor(), datetime.now())
+        except Exception:  # noqa: BLE001 - the outbox records per message; this keeps the job alive
+            log.exception("mail delivery failed")
 
     def stop(self) -> None:
         self._scheduler.shutdown(wait=False)

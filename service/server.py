@@ -12,7 +12,8 @@ Settings (environment): KPI_DB (the store), KPI_INBOX (inbox root, default
 `<store folder>/inbox`), KPI_INBOX_POLL (seconds, default 5), KPI_SOURCES (SQL source
 configs, default `<store folder>/sources`), KPI_BACKUPS (default `<store folder>/backups`),
 KPI_API_MAX_MB (largest API request, default Streamlit's server.maxUploadSize),
-KPI_SCHEDULER=off / KPI_INBOX=off to disable, KPI_SECURE_COOKIE=1 behind HTTPS.
+KPI_SCHEDULER=off / KPI_INBOX=off to disable, KPI_MAIL_MINUTES (how often due e-mail is
+sent, default 5), KPI_SECURE_COOKIE=1 behind HTTPS.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ class Runtime:
             log.warning("%d job runs were interrupted by the last stop", interrupted)
         web_session.enable(self.db, web_session.secret_for(con), secure=os.environ.get("KPI_SECURE_COOKIE") == "1")
         if os.environ.get("KPI_SCHEDULER", "").lower() != "off":
-            self.scheduler = Scheduler(self.db, self.sources_dir, today=today).start()
+            self.scheduler = Scheduler(self.db, self.sources_dir, today=today,
+                                       mail_minutes=float(os.environ.get("KPI_MAIL_MINUTES") or 5)).start()
         if self.inbox_dir is not None:
             self.inbox = Inbox(self.db, self.inbox_dir, today=today).start(
                 every=float(os.environ.get("KPI_INBOX_POLL") or 5))

@@ -311,6 +311,16 @@ def account(con, username: str) -> User | None:
     return User(username, full_name or "", role, unit_code, tuple(grants or ()))
 
 
+def account_by_email(con, email: str) -> User | None:
+    """The active account whose e-mail address is `email` (case-insensitive): how an
+    organisation's OIDC login (README «Đăng nhập qua OIDC») finds its user; none if no account
+    or more than one has that address (an ambiguous login gets no access)."""
+    ensure_schema(con)
+    rows = con.execute("SELECT username FROM users WHERE lower(trim(email)) = lower(trim(?)) AND active",
+                       [email or ""]).fetchall()
+    return account(con, rows[0][0]) if len(rows) == 1 and email and email.strip() else None
+
+
 def logout(con, token: str) -> None:
     """End the session server-side (a cookie or token copied earlier is worth nothing after)."""
     rows = con.execute("DELETE FROM sessions WHERE token = ? RETURNING username", [token]).fetchall()

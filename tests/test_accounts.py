@@ -227,3 +227,16 @@ def test_valid_accounts_are_created(con):
     accounts.create_user(con, "lanhdao.xa", "lanhdao-xa-1", "leader", NGHIA_THO)
     accounts.create_user(con, "phan_tich-2", "phan tich 2025", "analyst", None, grants=["40", "21523"])
     assert con.execute("SELECT count(*) FROM users").fetchall() == [(2,)]
+
+
+def test_an_oidc_login_finds_its_account_by_email_address(con):
+    from store.accounts import account_by_email
+
+    accounts.create_user(con, "lanhdao", "matkhau-lanhdao", "leader", "40", "Lãnh đạo", email="LanhDao@NgheAn.gov.vn")
+    accounts.create_user(con, "hai", "matkhau-hai-1", "leader", "40", "Hai", email="chung@nghean.gov.vn")
+    accounts.create_user(con, "baba", "matkhau-ba-12", "leader", "40", "Ba", email="chung@nghean.gov.vn")
+    assert account_by_email(con, " lanhdao@nghean.gov.vn ").username == "lanhdao"
+    assert account_by_email(con, "chung@nghean.gov.vn") is None         # two accounts: ambiguous, no access
+    assert account_by_email(con, "") is None and account_by_email(con, "khac@nghean.gov.vn") is None
+    con.execute("UPDATE users SET active = false WHERE username = 'lanhdao'")
+    assert account_by_email(con, "lanhdao@nghean.gov.vn") is None

@@ -446,3 +446,27 @@ def test_a_deadline_reminder_goes_n_days_before_and_once(db, smtp_server):
     assert len(missing) == 1 and "Tháng 11/2025: Phường Đồng Phú chưa tải dữ liệu" in missing[0].get_body(
         ("plain",)).get_content()
     assert {m["To"] for m in inbox.messages} == {"canbo.dp@phuong.vn"}
+
+
+def test_the_servers_scheduler_sends_what_is_due(db, smtp_server):
+    """The always-on server's scheduler (service/scheduler.py) runs the outbox by itself: a
+    unit whose report day has come gets its monthly report without anyone asking, once."""
+    import time
+
+    from service.scheduler import Scheduler
+
+    con, path = db
+    inbox, port = smtp_server()
+    configure(con, port)
+    delivery.save_schedule(con, "40", report_day=1, remind_days=3, roles=("leader",))
+    scheduler = Scheduler(path, None, mail_minutes=0.02).start()   # every 1.2 s
+    try:
+        deadline = time.monotonic() + 60
+        while not inbox.messages and time.monotonic() < deadline:
+            time.sleep(0.3)
+        time.sleep(3)                                             # two more rounds: nothing sent twice
+    finally:
+        scheduler.stop()
+    reports = [m for m in inbox.messages if m.get_content_maintype() == "multipart"]
+    assert len(reports) == 1 and reports[0]["To"] == "lanhdao@tinh.vn", [m["Subject"] for m in inbox.messages]
+    assert len(attachments(reports[0])) == 2

@@ -236,16 +236,21 @@ def test_every_door_at_once_on_the_real_server(tmp_path, fixtures, pg):
 def test_the_clis_print_the_same_through_the_server(tmp_path, fixtures):
     db = tmp_path / "kpi.duckdb"
     prepare(db, fixtures)
-    env = os.environ | {"KPI_TODAY": TODAY}
-    commands = [["kpi", "--period", "2025-Q3", "--unit", "40", "--by", "commune", "--format", "json"],
-                ["kpi", "--period", "2025-09", "--unit", "16969", "--format", "table"],
-                ["kpi", "--period", "2025", "--format", "csv"],
-                ["kpi", "--period", "2025-13"], ["kpi", "--period", "2025-09", "--unit", "99999"]]
+    env = os.environ | {"KPI_TODAY": TODAY, "KPI_DB": str(db)}
+    day = ["--today", TODAY]
+    commands = [["kpi", "--period", "2025-Q3", "--unit", "40", "--by", "commune", "--format", "json", *day],
+                ["kpi", "--period", "2025-09", "--unit", "16969", "--format", "table", *day],
+                ["kpi", "--period", "2025", "--format", "csv", *day],
+                ["kpi", "--period", "2025-13", *day], ["kpi", "--period", "2025-09", "--unit", "99999", *day],
+                ["reports", "send", "--unit", "40", "--period", "2025-10", "--to", "lanhdao@tinh.vn", "--dry-run",
+                 "--now", "2025-11-15T08:00"],
+                ["reports", "send", "--unit", "40", "--period", "2025-13", "--dry-run"],
+                ["reports", "reminders", "--dry-run", "--now", "2025-11-15T08:00"]]
 
     def run_all() -> list[tuple]:
         return [(r.returncode, r.stdout, r.stderr) for r in (
-            subprocess.run([sys.executable, "-m", *c, "--db", str(db), "--today", TODAY], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=300) for c in commands)]
+            subprocess.run([sys.executable, "-m", *c], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=300) for c in commands)]
 
     alone = run_all()
     upload = write_export(tmp_path / "mot.csv", 500, prefix="ONE", units=["16969"])
@@ -264,6 +269,7 @@ def test_the_clis_print_the_same_through_the_server(tmp_path, fixtures):
     finally:
         server.stop()
     assert alone[0][0] == 0 and alone[3][0] == 2 and alone[4][0] == 2 and "99999" in alone[4][2]
+    assert alone[5][0] == 0 and "lanhdao@tinh.vn" in alone[5][1] and alone[6][0] == 2 and alone[7][0] == 0
     assert via.returncode == 1, via.stderr                      # one of the two files does not exist
     first, missing = json.loads(via.stdout)
     assert first["loaded"] == 500 and "khong_co.csv" in missing["error"]

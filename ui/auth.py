@@ -72,12 +72,11 @@ def _pending_posts() -> None:
 
 def _oidc_user() -> accounts.User | None:
     """The organisation's login (Streamlit's st.login with `[auth]` in secrets.toml): the
-    account is the `users` row whose username is the e-mail address the provider vouches for
-    (role and units stay in the store); an unknown address gets no access."""
+    account is the `users` row with the e-mail address the provider vouches for (role and
+    units stay in the store); an unknown address gets no access."""
     if not st.user.is_logged_in:
         return None
-    email = str(st.user.get("email") or "").strip().lower()
-    return accounts.account(data.cursor(), email) if email else None
+    return accounts.account_by_email(data.cursor(), str(st.user.get("email") or ""))
 
 
 def login_screen() -> None:
