@@ -456,15 +456,15 @@ def _text(s: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m loaders.sql_source", "Kéo hồ sơ từ CSDL một cửa (SQL) vào kho KPI.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, title="Lệnh", metavar="LỆNH")
     pull_cmd = sub.add_parser("pull", help="Kéo phần thay đổi kể từ lần kéo trước")
-    pull_cmd.add_argument("--config", required=True, type=Path, help="Tệp cấu hình nguồn (.toml hoặc .json)")
+    pull_cmd.add_argument("--config", required=True, type=Path, metavar="TỆP", help="Tệp cấu hình nguồn (.toml hoặc .json)")
     pull_cmd.add_argument("--full", action="store_true", help="Kéo lại toàn bộ, bỏ qua mốc đã lưu")
-    pull_cmd.add_argument("--user", default=None, help="Người kéo (ghi vào lịch sử)")
+    pull_cmd.add_argument("--user", default=None, metavar="TÊN", help="Người kéo (ghi vào lịch sử)")
     status_cmd = sub.add_parser("status", help="Các nguồn SQL và mốc đã kéo")
     for cmd in (pull_cmd, status_cmd):
-        cmd.add_argument("--db", default=None, help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
-        cmd.add_argument("--format", default="text", choices=("text", "json"))
+        cmd.add_argument("--db", default=None, metavar="TỆP_KHO", help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
+        cmd.add_argument("--format", default="text", choices=("text", "json"), help="Định dạng kết quả (mặc định: text)")
     args = parser.parse_args(argv)
 
     from store import remote

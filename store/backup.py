@@ -167,13 +167,13 @@ def restore(source: str | os.PathLike, db: str | os.PathLike, force: bool = Fals
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m store.backup", "Sao lưu và khôi phục kho dữ liệu KPI.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, title="Lệnh", metavar="LỆNH")
     make = commands.add_parser("create", help="Sao lưu toàn bộ kho vào một thư mục mới")
-    make.add_argument("--db", default=None, help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
-    make.add_argument("--out", required=True, type=Path, help="Thư mục mới chứa bản sao lưu")
+    make.add_argument("--db", default=None, metavar="TỆP_KHO", help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
+    make.add_argument("--out", required=True, type=Path, metavar="THƯ_MỤC", help="Thư mục mới chứa bản sao lưu")
     back = commands.add_parser("restore", help="Khôi phục kho từ một bản sao lưu")
-    back.add_argument("--from", dest="source", required=True, type=Path, help="Thư mục bản sao lưu")
-    back.add_argument("--db", default=None, help="Tệp DuckDB sẽ được thay thế")
+    back.add_argument("--from", dest="source", required=True, type=Path, metavar="THƯ_MỤC", help="Thư mục bản sao lưu")
+    back.add_argument("--db", default=None, metavar="TỆP_KHO", help="Tệp DuckDB sẽ được thay thế")
     back.add_argument("--force", action="store_true", help="Ghi đè cả khi kho đang có dữ liệu")
     args = parser.parse_args(argv)
     db = store.db_path(args.db)
