@@ -54,9 +54,9 @@ def test_lake_export_to_a_hostile_path_writes_only_the_literal_folder(con, fixtu
     files = _every_file(tmp_path)
     assert files and all(out in f.parents for f in files), sorted(map(str, files - {f for f in files
                                                                                    if out in f.parents}))
-    assert counts["dossiers"] == 10 and (out / "units.parquet").exists()
+    assert counts["dossiers"] == 10 and (out / "units" / "lake_source=40" / "data.parquet").exists()
     for secret_table in ("users", "sessions", "audit_log"):
-        assert secret_table not in counts and not (out / f"{secret_table}.parquet").exists()
+        assert secret_table not in counts and not (out / secret_table).exists()
     for f in files:
         assert SECRET.encode() not in f.read_bytes(), f
     # and the lake reads back
@@ -74,7 +74,7 @@ def test_lake_export_cli_with_a_quote_in_the_path(fixtures, tmp_path):
     run = subprocess.run([sys.executable, "-m", "store.lake", "export", "--db", str(db), "--out", str(out)],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert not leak.exists() and (out / "dossiers").is_dir() and not (out / "users.parquet").exists()
+    assert not leak.exists() and (out / "dossiers").is_dir() and not (out / "users").exists()
     assert "users" not in run.stdout
 
 
@@ -90,8 +90,11 @@ def test_open_store_ignores_foreign_files_in_the_lake(con, fixtures, tmp_path):
     out = tmp_path / "la'ke"
     lake.export(con, out)
     # a file whose name is SQL is not turned into a view named by it
-    (out / 'x AS SELECT 1; CREATE TABLE pwned AS SELECT 1; --"".parquet').write_bytes(
-        (out / "units.parquet").read_bytes())
+    units = (out / "units" / "lake_source=40" / "data.parquet").read_bytes()
+    (out / 'x AS SELECT 1; CREATE TABLE pwned AS SELECT 1; --"".parquet').write_bytes(units)
+    (out / 'x AS SELECT 1; CREATE TABLE pwned AS SELECT 1; --"').mkdir()
+    (out / 'x AS SELECT 1; CREATE TABLE pwned AS SELECT 1; --"' / "lake_source=40").mkdir()
+    (out / 'x AS SELECT 1; CREATE TABLE pwned AS SELECT 1; --"' / "lake_source=40" / "data.parquet").write_bytes(units)
     opened = lake.open_store(out)
     names = {r[0] for r in opened.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert "pwned" not in names and "dossiers" in names and "units" in names
