@@ -1,4 +1,5 @@
-"""python -m kpi --period P [--db PATH] [--unit CODE] [--by commune] [--kpi ID]... [--format table|json|csv]
+"""python -m kpi --period P [--db PATH | --lake DIR [--engine duckdb|spark] [--spark-master URL]] [--unit CODE]
+[--by commune] [--kpi ID]... [--format table|json|csv]
 
 While the dashboard serves the store, the answer comes from the running server (store/remote.py),
 identical to opening the store; otherwise the store is opened read-only. Exit 0, or 2 with a
@@ -23,11 +24,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kpi", action="append", metavar="MÃ_KPI", help="Chỉ tính KPI này (mã KPI, lặp lại được)")
     p.add_argument("--today", default=None, help=argparse.SUPPRESS)
     p.add_argument("--format", default="table", choices=("table", "json", "csv"), help="Định dạng (mặc định: table)")
+    p.add_argument("--lake", default=None, metavar="THƯ_MỤC", help="Thư mục Parquet đã xuất (python -m store.lake export)")
+    p.add_argument("--engine", default="duckdb", choices=("duckdb", "spark"), help="Bộ máy đọc --lake (mặc định: duckdb)")
+    p.add_argument("--spark-master", default=None, metavar="URL",
+                   help="Cụm Spark, ví dụ spark://máy:7077 (mặc định: cấu hình của Spark, hoặc local[2])")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.lake:  # an exported lake instead of the store, read by DuckDB or Spark SQL
+        from kpi import lake_engine
+
+        return lake_engine.cli(args)
     from store import remote
     from store.paths import db_path
 

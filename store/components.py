@@ -14,6 +14,7 @@ tables from it.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 
@@ -102,3 +103,57 @@ def fingerprint() -> str:
     store then rebuilds its monthly facts (store.migrations)."""
     text = "\n".join(f"{c.name}|{c.date_column}|{c.condition}" for c in COMPONENTS)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- SQL dialects
+# The counts above, the monthly facts and the engine's queries (kpi/engine.py, kpi/sources.py,
+# kpi/targets.py) are written once, in DuckDB's spelling. Spark SQL 4 reads nearly all of it
+# as is (count(*) FILTER (WHERE …), count(col), `::BIGINT` casts, GROUP BY ALL, QUALIFY,
+# IS NOT DISTINCT FROM, last_day, FULL JOIN, `?` parameters); a Dialect renders the few
+# constructs spelled differently, so another engine runs the same statements, not a copy.
+
+_DOLLAR_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_MONTH_START = re.compile(r"date_trunc\('month', ([^()]+?)\)")
+
+
+class DialectError(ValueError):
+    """A statement uses a construct the dialect does not know how to render."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one engine spells what DuckDB spells otherwise. `render` of the DuckDB dialect is
+    the identity: the store's SQL is byte-identical whatever other dialects exist."""
+    name: str
+    named_param: str = "$"              # prefix of a named parameter: $name (DuckDB), :name (Spark)
+    month_start: str | None = None      # format of the first day of X's month, {0} = X (None: DuckDB's date_trunc)
+    functions: tuple[tuple[str, str], ...] = ()  # DuckDB function -> this engine's name (same arguments)
+    types: tuple[tuple[str, str], ...] = ()      # DuckDB cast target -> this engine's (after `::`)
+    refuse: tuple[str, ...] = ()        # DuckDB spellings left over after rendering: an error, not a wrong query
+
+    def render(self, sql: str) -> str:
+        if self.name == "duckdb":
+            return sql
+        if self.named_param != "$":
+            sql = _DOLLAR_PARAM.sub(lambda m: self.named_param + m.group(1), sql)
+        if self.month_start is not None:
+            sql = _MONTH_START.sub(lambda m: self.month_start.format(m.group(1)), sql)
+        for duck, other in self.functions:
+            sql = re.sub(rf"\b{duck}\(", f"{other}(", sql)
+        for duck, other in self.types:
+            sql = sql.replace(f"::{duck}", f"::{other}")
+        left = [token for token in self.refuse if token in sql]
+        if left:
+            raise DialectError(f"SQL {self.name}: không chuyển được {', '.join(left)} trong: {sql[:200]}")
+        return sql
+
+
+DUCKDB = Dialect("duckdb")
+# Spark SQL 4: named parameters :name (args dict, lists bound as arrays), trunc(d, 'MM') is a DATE
+# where date_trunc gives a TIMESTAMP, explode/array_contains for DuckDB's unnest/list_contains,
+# ARRAY<STRING> for VARCHAR[] (the scope rule's list of codes, store/accounts.visible_units).
+SPARK = Dialect("spark", named_param=":", month_start="trunc({0}, 'MM')",
+                functions=(("unnest", "explode"), ("list_contains", "array_contains")),
+                types=(("VARCHAR[]", "ARRAY<STRING>"),),
+                refuse=("date_trunc(", "unnest(", "list_contains(", "[]", "$"))
+DIALECTS = {d.name: d for d in (DUCKDB, SPARK)}
