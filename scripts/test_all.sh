@@ -10,6 +10,7 @@ trap 'bash scripts/test_services.sh stop' EXIT
 eval "$(bash scripts/test_services.sh env)"
 bash scripts/install_browser.sh || { echo "Không cài được Chromium để kiểm thử." >&2; exit 1; }
 bash scripts/install_pdf_tools.sh || { echo "Không cài được poppler-utils (pdftoppm, pdftotext) để kiểm thử báo cáo PDF." >&2; exit 1; }
+bash scripts/install_java.sh || { echo "Không cài được Java 17 cho Spark để kiểm thử." >&2; exit 1; }
 
 mkdir -p artifacts
 $PY -m pytest -q -ra "$@"
