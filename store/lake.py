@@ -25,6 +25,7 @@ Spark SQL.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import sys
@@ -64,22 +65,31 @@ def _columns(con, table: str) -> list[str]:
     ).fetchall()]
 
 
-def schema(table: str) -> list[tuple[str, str]]:
-    """(column, DuckDB type) of a lake table as the store declares it."""
-    con = store.connect(":memory:")
+@functools.cache
+def _schemas() -> dict[str, tuple[tuple[str, str], ...]]:
+    con = duckdb.connect(":memory:")
     try:
-        return [tuple(r) for r in con.execute(
+        con.execute(store.SCHEMA)
+        return {t: tuple(tuple(r) for r in con.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-            "ORDER BY ordinal_position", [table]).fetchall()]
+            "ORDER BY ordinal_position", [t]).fetchall()) for t in LAKE_TABLES}
     finally:
         con.close()
 
 
+def schema(table: str) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of a lake table as the store declares it (store.db.SCHEMA)."""
+    return list(_schemas()[table])
+
+
 def source_name(con) -> str:
-    """The exporting store's name in the lake: the provinces it holds data of, sorted."""
+    """The exporting store's name in the lake: the provinces it holds data of or loaded
+    uploads for (an upload undone since still makes its province the store's), sorted."""
     present = set(_tables(con))
-    union = " UNION ".join(f"SELECT DISTINCT province_code FROM {t}" for t in DATA_TABLES if t in present)
-    codes = sorted(r[0] for r in con.execute(union).fetchall()) if union else []
+    union = [f"SELECT DISTINCT province_code FROM {t}" for t in DATA_TABLES if t in present]
+    if "batches" in present:
+        union.append("SELECT DISTINCT province_code FROM batches WHERE province_code IS NOT NULL")
+    codes = sorted(r[0] for r in con.execute(" UNION ".join(union)).fetchall()) if union else []
     return "-".join(codes) if codes else "none"
 
 
