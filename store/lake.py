@@ -24,7 +24,6 @@ Spark SQL.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import shutil
@@ -33,8 +32,8 @@ from pathlib import Path
 
 import duckdb
 
+from store import cli, sqlquote
 from store import db as store
-from store import sqlquote
 
 PARTITIONED = "dossiers"
 PARTITION_COLUMNS = ("province_code", "year", "month")
@@ -232,11 +231,12 @@ def open_store(folder: Path) -> duckdb.DuckDBPyConnection:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m store.lake")
+    parser = cli.parser("python -m store.lake", "Xuất kho KPI ra thư mục Parquet (kho dữ liệu quốc gia).")
     sub = parser.add_subparsers(dest="command", required=True)
-    exp = sub.add_parser("export", help="xuất kho ra Parquet phân vùng tỉnh/năm/tháng (chỉ ghi lại phân vùng đổi)")
-    exp.add_argument("--db", default=None)
-    exp.add_argument("--out", required=True, type=Path)
+    exp = sub.add_parser("export", help="Xuất kho ra Parquet phân vùng tỉnh/năm/tháng (chỉ ghi lại phân vùng đã đổi)")
+    exp.add_argument("--db", default=None, metavar="TỆP", help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
+    exp.add_argument("--out", required=True, type=Path, metavar="THƯ_MỤC",
+                     help="Thư mục Parquet (mới, hoặc đã xuất trước đó, hoặc đã gộp nhiều tỉnh)")
     args = parser.parse_args(argv)
     con = store.connect(args.db, read_only=True)
     try:
