@@ -51,9 +51,26 @@ class LakeError(RuntimeError):
     """A lake that cannot be opened (Vietnamese message for the CLI)."""
 
 
+def _configured_master() -> str | None:
+    """spark.master of Spark's own configuration (spark-defaults.conf in $SPARK_CONF_DIR or
+    $SPARK_HOME/conf), if it names one."""
+    for folder in (os.environ.get("SPARK_CONF_DIR"),
+                   os.path.join(os.environ["SPARK_HOME"], "conf") if os.environ.get("SPARK_HOME") else None):
+        conf = Path(folder) / "spark-defaults.conf" if folder else None
+        if conf is None or not conf.is_file():
+            continue
+        for line in conf.read_text(encoding="utf-8", errors="replace").splitlines():
+            parts = line.split(None, 1)
+            if len(parts) == 2 and parts[0] == "spark.master":
+                return parts[1].strip()
+    return None
+
+
 def spark_session(master: str | None = None):
     """The process's Spark session: the active one if a caller (a test module, a notebook)
-    started it, else a new one on `master`, $SPARK_MASTER or local[2]."""
+    started it, else a new one on `master`, $SPARK_MASTER, Spark's own configuration
+    (spark-defaults.conf), or local[2]. A local session gets all of LOCAL_CONFIG; a cluster
+    only its spark.sql.* settings (memory, executors, UI are the cluster's)."""
     # pyspark 4.3 warns (in English, on stderr) about pandas 3 on every Arrow transfer; the
     # lake engine hands Arrow to polars and never uses pandas.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
@@ -64,10 +81,16 @@ def spark_session(master: str | None = None):
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
         return active
-    master = master or os.environ.get("SPARK_MASTER") or "local[2]"
-    builder = SparkSession.builder.master(master).appName("kpi-lake")
+    master = master or os.environ.get("SPARK_MASTER")
+    builder = SparkSession.builder.appName("kpi-lake")
+    if master:
+        builder = builder.master(master)
+    elif _configured_master() is None:
+        master = "local[2]"
+        builder = builder.master(master)
+    local = bool(master) and master.startswith("local")
     for key, value in LOCAL_CONFIG.items():
-        if master.startswith("local") or key.startswith("spark.sql."):
+        if local or key.startswith("spark.sql."):
             builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")

@@ -101,3 +101,13 @@ def test_lake_cli_refuses_a_folder_that_is_no_lake(tmp_path, capsys):
     code = kpi_cli.main(["--lake", str(tmp_path), "--period", "2025-Q4", "--unit", "40"])
     assert code == 2
     assert "không phải thư mục dữ liệu đã xuất" in capsys.readouterr().err
+
+
+def test_spark_master_from_sparks_own_configuration(tmp_path, monkeypatch):
+    """No --spark-master and no $SPARK_MASTER: spark-defaults.conf decides, local[2] only
+    when it names no master."""
+    monkeypatch.delenv("SPARK_HOME", raising=False)
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
+    assert lake_engine._configured_master() is None
+    (tmp_path / "spark-defaults.conf").write_text("# cluster\nspark.executor.memory 4g\nspark.master   yarn\n")
+    assert lake_engine._configured_master() == "yarn"
