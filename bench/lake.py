@@ -5,7 +5,7 @@
 For each size, a national lake is generated straight to Hive-partitioned Parquet by one
 DuckDB statement (bench/out/lake_<size>/, no CSV, no Python loop): every commune of the 34
 provinces (3,321, reference/vn_units), dossiers received over 2026 (hash-spread over units,
-procedures, days), the store's dossier schema, partitioned province/year/month as
+procedures, days; one COPY per month), the store's dossier schema, partitioned province/year/month as
 `python -m store.lake export` writes it, plus the units table.
 
 The measured query is the national one: every component count of store/components.py per
@@ -51,21 +51,23 @@ def generate(rows: int, folder: Path) -> dict:
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "units" / f"{SOURCE_COLUMN}=bench").mkdir(parents=True)
     con = store.connect(":memory:")  # the store's schema and reference units
-    # Not the store's 1 GB cap (KPI_DUCKDB_MEMORY): under it the 100M generation spilled 10 GB
-    # to disk and crawled; the partitioned write wants its buffers in memory.
-    con.execute("SET memory_limit = '8GB'")
+    con.execute("SET memory_limit = '8GB'")  # not the store's 1 GB (KPI_DUCKDB_MEMORY)
     con.execute("SET preserve_insertion_order = false")
     con.execute("COPY units TO ? (FORMAT parquet)", [(folder / "units" / f"{SOURCE_COLUMN}=bench" / "data.parquet").as_posix()])
     con.execute("""CREATE TEMP TABLE communes AS SELECT (row_number() OVER (ORDER BY code) - 1)::BIGINT AS k,
                    code, province_code FROM units WHERE level = 'commune'""")
     communes = con.execute("SELECT count(*) FROM communes").fetchall()[0][0]
     started = time.perf_counter()
-    con.execute(f"""
+    # One COPY per month of 2026 (rows spread evenly): DuckDB's partitioned write holds what
+    # it writes in memory, so the whole 100M at once spilled 10 GB to disk and crawled.
+    for month in range(1, 13):
+        first, last = rows * (month - 1) // 12, rows * month // 12
+        con.execute(f"""
         COPY (
           WITH r AS (
             SELECT i, hash(i) AS h1, hash(i::BIGINT + 7919::BIGINT * {rows}) AS h2,
-                   TIMESTAMP '2026-01-01' + to_seconds((hash(i) // 3321 % (365 * 86400))::BIGINT) AS received_at
-            FROM range({rows}) t(i))
+                   TIMESTAMP '2026-{month:02d}-01' + to_seconds((hash(i) // 3321 % (28 * 86400))::BIGINT) AS received_at
+            FROM range({first}, {last}) t(i))
           SELECT 'HS-' || r.i AS dossier_id, c.code AS unit_code, c.province_code,
                  ['1.001193', '1.000656', '1.001022', '2.000986', '1.003605', '2.002163', '1.000894', '2.001157']
                    [(r.h2 % 8 + 1)::INTEGER] AS procedure_code,
@@ -88,8 +90,9 @@ def generate(rows: int, folder: Path) -> dict:
                  1 AS batch_id, (r.i + 1)::INTEGER AS source_row,
                  year(r.received_at) AS year, month(r.received_at) AS month
           FROM r JOIN communes c ON c.k = (r.h1 % {communes})::BIGINT)
-        TO ? (FORMAT parquet, PARTITION_BY (province_code, year, month), OVERWRITE_OR_IGNORE true)""",
-                [(folder / PARTITIONED).as_posix()])
+        TO ? (FORMAT parquet, PARTITION_BY (province_code, year, month), OVERWRITE_OR_IGNORE true,
+              FILENAME_PATTERN 'data_{{uuid}}')""",
+                    [(folder / PARTITIONED).as_posix()])
     seconds = time.perf_counter() - started
     con.close()
     size = sum(p.stat().st_size for p in (folder / PARTITIONED).rglob("*.parquet"))
