@@ -34,7 +34,7 @@ from loaders.batches import UndoError, undo_batch
 from loaders.files import LoadError
 from loaders.sql_source import load_config, pull, sources_status
 from reports import commands
-from store import accounts, api_tokens, backup, jobs
+from store import accounts, api_tokens, backup, jobs, lake, sqlquote
 from store import db as store
 
 UPLOAD_PREFIX = "kpi_api_"
@@ -209,6 +209,15 @@ def create_api(settings: ApiSettings) -> FastAPI:
         except backup.BackupError as exc:
             raise HTTPException(400, str(exc)) from None
         return plain({"folder": str(target), **manifest})
+
+    @api.post("/v1/lake/export", summary="Xuất kho ra thư mục Parquet của kho dữ liệu quốc gia (người vận hành)")
+    def lake_export(who: Who, out: Annotated[str, Form()]) -> dict:
+        if not who.operator:  # a folder on the server's disk: only the operator on that machine
+            raise HTTPException(403, "Chỉ người vận hành trên máy chủ được xuất kho dữ liệu quốc gia.")
+        try:
+            return lake.export(cursor(), Path(out))
+        except sqlquote.UnsafeSQLText as exc:
+            raise HTTPException(400, str(exc)) from None
 
     @api.get("/v1/sources", summary="Các nguồn SQL, lịch kéo và các lần chạy (quản trị)")
     def sql_sources(who: Who) -> dict:

@@ -232,18 +232,37 @@ def open_store(folder: Path) -> duckdb.DuckDBPyConnection:
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m store.lake", "Xuất kho KPI ra thư mục Parquet (kho dữ liệu quốc gia).")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, title="Lệnh", metavar="LỆNH")
     exp = sub.add_parser("export", help="Xuất kho ra Parquet phân vùng tỉnh/năm/tháng (chỉ ghi lại phân vùng đã đổi)")
     exp.add_argument("--db", default=None, metavar="TỆP", help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
     exp.add_argument("--out", required=True, type=Path, metavar="THƯ_MỤC",
                      help="Thư mục Parquet (mới, hoặc đã xuất trước đó, hoặc đã gộp nhiều tỉnh)")
     args = parser.parse_args(argv)
-    con = store.connect(args.db, read_only=True)
-    try:
-        counts = export(con, args.out)
-    except sqlquote.UnsafeSQLText as exc:
-        print(f"LỖI  {exc}", file=sys.stderr)
-        return 1
+    from store import remote
+
+    server = remote.find(store.db_path(args.db))
+    if server is not None:  # the dashboard holds the store: its server exports
+        import json
+
+        try:
+            status, _, body = remote.request(server, "POST", "/api/v1/lake/export",
+                                             fields={"out": str(args.out.resolve())})
+        except remote.RemoteError as exc:
+            print(f"LỖI  {exc}", file=sys.stderr)
+            return 1
+        if status != 200:
+            print(f"LỖI  {remote.answer(status, body)}", file=sys.stderr)
+            return 1
+        counts = json.loads(body)
+    else:
+        con = store.connect(args.db, read_only=True)
+        try:
+            counts = export(con, args.out)
+        except sqlquote.UnsafeSQLText as exc:
+            print(f"LỖI  {exc}", file=sys.stderr)
+            return 1
+        finally:
+            con.close()
     written, removed = counts.pop("partitions_written"), counts.pop("partitions_removed")
     for table, n in counts.items():
         print(f"{table}: {n} dòng")

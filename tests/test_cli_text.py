@@ -15,7 +15,7 @@ from kpi.definitions import KPIS
 from kpi.output import TABLE_COLUMNS, _fit, table
 
 ROOT = Path(__file__).resolve().parent.parent
-CLIS = ["kpi", "loaders", "loaders.sql_source", "store.backup", "loaders.bootstrap", "reports"]
+CLIS = ["kpi", "loaders", "loaders.sql_source", "store.backup", "loaders.bootstrap", "reports", "store.lake"]
 ENGLISH = re.compile(r"\b(usage|options|optional arguments|positional arguments|show this help|error|required|"
                      r"invalid choice|unrecognized arguments|expected one argument)\b", re.IGNORECASE)
 

@@ -253,10 +253,16 @@ def test_the_clis_print_the_same_through_the_server(tmp_path, fixtures):
                            timeout=300) for c in commands)]
 
     alone = run_all()
+    lake = [sys.executable, "-m", "store.lake", "export", "--out"]
+    lake_alone = subprocess.run([*lake, str(tmp_path / "lake_a")], cwd=ROOT, env=env, capture_output=True, text=True,
+                                timeout=300)
     upload = write_export(tmp_path / "mot.csv", 500, prefix="ONE", units=["16969"])
     server = Server(db, tmp_path, KPI_SCHEDULER="off", KPI_INBOX="off")
     try:
         assert run_all() == alone
+        lake_served = subprocess.run([*lake, str(tmp_path / "lake_b")], cwd=ROOT, env=env, capture_output=True,
+                                     text=True, timeout=300)
+        assert (lake_served.returncode, lake_served.stdout) == (0, lake_alone.stdout) and "dossiers" in lake_alone.stdout
         via = subprocess.run([sys.executable, "-m", "loaders", str(upload), str(tmp_path / "khong_co.csv"),
                               "--db", str(db), "--format", "json"], cwd=ROOT, env=env, capture_output=True, text=True,
                              timeout=300)
