@@ -45,22 +45,17 @@ procedure_label = data.procedure_info(version, procedure)[0] if procedure else N
 
 
 def go(**changes) -> None:
-    """Change URL parameters (None removes one); any change goes back to the first page."""
-    for key, value in changes.items():
-        if value is None:
-            st.query_params.pop(key, None)
-        else:
-            st.query_params[key] = value
-    if "trang" not in changes:
-        st.query_params.pop("trang", None)
+    """Change URL parameters (None removes one) in one write, so each drill step is one
+    browser-history entry and Back returns to the view before it; any change goes back to the
+    first page of the dossier list."""
+    state.navigate(**({"trang": None} | changes))
 
 
 def go_down(dim: str, key: str | None) -> None:
     if key is None:
         return
     if dim == "unit_code":
-        widgets.set_scope(sel.province, key)
-        go(theo=None)
+        go(don_vi=key, theo=None)
     elif dim == "field":
         go(linh_vuc=key, tthc=None, theo=None)
     else:
@@ -68,8 +63,7 @@ def go_down(dim: str, key: str | None) -> None:
 
 
 def to_unit(code: str) -> None:
-    widgets.set_scope(sel.province, code)
-    go(linh_vuc=None, tthc=None, theo=None)
+    go(tinh=sel.province, don_vi=code, linh_vuc=None, tthc=None, theo=None)
 
 
 def picked(key: str):
