@@ -70,7 +70,7 @@ def change(kpi: str, value: float | None, previous: float | None) -> Change | No
     if abs(delta) < 1e-9 or defn.format_gap(delta) == "0" or _rounds_to_zero(defn, delta):
         return Change(0.0, "Không đổi so với kỳ trước", None)
     arrow = "▲" if delta > 0 else "▼"
-    return Change(delta, f"{arrow} {defn.format_gap(delta, signed=False)} so với kỳ trước",
+    return Change(delta, f"{arrow}\u00a0{defn.format_gap(delta, signed=False).replace(' ', chr(0xa0))} so với kỳ trước",
                   (delta > 0) == defn.higher_is_better)
 
 
@@ -97,7 +97,7 @@ def target_line(row: dict) -> str:
     gap = row["value"] - row["target"]
     if abs(gap) < 1e-9:
         return text
-    size = defn.format_gap(gap, signed=False)
+    size = defn.format_gap(gap, signed=False).replace(" ", "\u00a0")  # "3,1 điểm %" on one line
     if defn.higher_is_better:
         return f"{text} · {'vượt' if gap > 0 else 'thiếu'} {size}"
     if gap < 0:

@@ -154,7 +154,9 @@ series_lists = {k: series[k].to_list() for k in series.columns if k != "month"}
 due = overview.deadlines(own, months, series_lists, sel.today)
 stem = f"{sel.unit}_{sel.period.label}"
 if due:
-    st.dataframe(overview.deadlines_table(due), hide_index=True, width="stretch")
+    st.dataframe(overview.deadlines_table(due), hide_index=True, width="stretch",
+                 column_config={"Chỉ tiêu": st.column_config.TextColumn(width="medium"),
+                                "Dự báo": st.column_config.TextColumn(width="large")})
     widgets.excel_button(overview.deadlines_frame(due), f"thoi_han_{stem}", "Tải bảng thời hạn (Excel)",
                          percent_columns=set(overview.RATE_HEADERS),
                          title=f"Thời hạn và dự báo — {sel.unit_name} — {sel.period.vi()}", key="xlsx_deadlines")

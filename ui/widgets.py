@@ -81,6 +81,13 @@ CSS = """
 .kpi-note {font-size: .8rem; color: #9a6700; margin-top: 4px;}
 .big-alert {font-size: 1.35rem; font-weight: 600; padding: 10px 16px; border-radius: 8px; background: #fff8c5;
   border-left: 6px solid #d29922; margin: 6px 0 14px;}
+@media (max-width: 640px) {  /* a phone: one card a row, no reserved heights, smaller headings */
+  h1 {font-size: 1.7rem !important;}
+  .big-alert {font-size: 1.05rem;}
+  .kpi-card {min-height: 0; padding: 10px 14px 8px; margin-bottom: 8px;}
+  .kpi-label, .kpi-target, .kpi-fraction {min-height: 0;}
+  .kpi-value {font-size: 2.1rem;}
+}
 </style>
 """
 
