@@ -9,7 +9,7 @@ import streamlit as st
 from kpi import format as fmt
 from kpi import overview
 from kpi.definitions import KPIS, STATUS_COLORS, STATUS_LABELS
-from ui import data, state, widgets
+from ui import data, links, state, widgets
 from ui.text import html_text
 
 CARD_KPIS = ["full_online_rate", "online_submission_rate", "e_result_rate", "on_time_rate",
@@ -19,7 +19,7 @@ CARD_KPIS = ["full_online_rate", "online_submission_rate", "e_result_rate", "on_
 CARD_KPIS += [k for k, d in KPIS.items() if d.source == "dossier" and k not in CARD_KPIS]
 RANK_KPI = "full_online_rate"
 TREND_KPIS = ["full_online_rate", "online_submission_rate", "e_result_rate", "on_time_rate"]
-DRILL_PAGE = "pages/drilldown.py"
+DRILL_PATH = "chi-tiet"
 RANK_CHART = "overview_ranking"
 
 widgets.page_style()
@@ -27,10 +27,10 @@ sel = state.sidebar()
 version = data.version()
 today_iso = sel.today.isoformat()
 
-# A click on a commune's bar in the ranking (callback below) opens its drill-down: a page
-# switch, so one browser-history entry, and Back returns here.
+# A click on a commune's bar in the ranking (callback below) opens its drill-down as one
+# browser-history entry (ui.links), so Back returns here as it was.
 if (drill_to := st.session_state.pop("_overview_drill", None)) is not None:
-    st.switch_page(DRILL_PAGE, query_params=st.query_params.to_dict() | {"don_vi": drill_to})
+    links.go_to(DRILL_PATH, st.query_params.to_dict() | {"don_vi": drill_to})
 
 
 def on_rank_click() -> None:

@@ -44,11 +44,16 @@ class Selection:
         return rows if self.visible is None else [r for r in rows if r[key] in self.visible]
 
 
+SCOPE_PARAMS = ("tinh", "don_vi", "ky")
+
+
 def _param(name: str, default: str | None = None) -> str | None:
-    """The URL's value, else the last choice in this session (switching pages through the
-    sidebar drops the query string), else the default."""
+    """The URL's value; when the URL names no scope at all (switching pages through the
+    sidebar drops the query string), the last choice in this session; else the default. A URL
+    that names some of the scope (a link, or Back to ?tinh=40&ky=…) is taken as it is: its
+    missing parts are the defaults, not this session's last choice."""
     value = st.query_params.get(name)
-    if value in (None, ""):
+    if value in (None, "") and not any(st.query_params.get(p) for p in SCOPE_PARAMS):
         value = st.session_state.get(f"chosen_{name}")
     return value if value not in (None, "") else default
 
