@@ -128,9 +128,10 @@ if view.no_dossiers(own):
     )
     st.stop()
 
-cols = st.columns(len(MAIN_KPIS))
-for col, kid in zip(cols, MAIN_KPIS, strict=True):
-    col.markdown(widgets.card(own[kid]), unsafe_allow_html=True)
+# Four cards a row: seven in one row broke their values over two lines at 1366 px.
+for start in range(0, len(MAIN_KPIS), 4):
+    for col, kid in zip(st.columns(4), MAIN_KPIS[start:start + 4], strict=False):
+        col.markdown(widgets.card(own[kid], days=sel.period.days), unsafe_allow_html=True)
 
 # --- Children of this position -----------------------------------------------------------------------
 dims = view.dimensions(sel.is_province, field, procedure)

@@ -68,12 +68,12 @@ CSS = """
 .kpi-card {background: #ffffff; border-radius: 10px; padding: 14px 16px 10px; margin-bottom: 14px;
   box-shadow: 0 1px 4px rgba(0,0,0,.12); min-height: 210px; position: relative; overflow: hidden;}
 .kpi-label {font-size: 1.0rem; font-weight: 600; color: #1f2328; min-height: 2.6em; line-height: 1.3em;}
-.kpi-value {font-size: 2.6rem; font-weight: 800; line-height: 1.15; margin-top: 4px;}
+.kpi-value {font-size: 2.6rem; font-weight: 800; line-height: 1.15; margin-top: 4px; white-space: nowrap;}
 .kpi-fraction {font-size: .9rem; color: #57606a; min-height: 1.2em;}
 .kpi-target {font-size: .95rem; color: #1f2328; margin-top: 4px; min-height: 2.5em;}
 .kpi-foot {display: flex; flex-wrap: wrap; align-items: center; gap: 6px 10px; margin-top: 6px;}
-.kpi-status {flex: 0 0 auto; color: white; border-radius: 12px; padding: 1px 10px; font-size: .85rem;
-  font-weight: 600; white-space: nowrap;}
+.kpi-status {flex: 0 1 auto; color: white; border-radius: 12px; padding: 1px 10px; font-size: .85rem;
+  font-weight: 600;}
 .kpi-spark {flex: 1 1 80px; min-width: 80px; max-width: 160px; height: 32px; margin-left: auto;}
 .kpi-spark svg {display: block; width: 100%; height: 100%;}
 .kpi-change {font-size: .9rem; font-weight: 600; margin-top: 2px;}
