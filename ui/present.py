@@ -84,8 +84,9 @@ h1 {font-size: 2.4rem !important;}
 
 
 def _sync_widget(key: str, value) -> None:
-    if st.session_state.get(key) != value:
-        st.session_state[key] = value
+    """The URL's value into the widget, set in this run so it wins over what the browser sends
+    (see ui.state._sync)."""
+    st.session_state[key] = value
 
 
 def _toggled() -> None:

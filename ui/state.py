@@ -80,8 +80,11 @@ def _touch(key: str) -> None:
 
 
 def _sync(key: str, value, touched: set[str]) -> None:
-    """Show `value` (from the URL) in the keyed widget unless the user just changed it."""
-    if key not in touched and st.session_state.get(key) != value:
+    """Show `value` (from the URL) in the keyed widget unless the user just changed it. Set
+    even when the session already holds it: after Back/Forward the browser may send the widget
+    a value of its own (seen in Chromium: the month reset to January on Back to the map), and
+    only a value set through st.session_state in this run wins over it."""
+    if key not in touched:
         st.session_state[key] = value
 
 

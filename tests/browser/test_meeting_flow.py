@@ -36,6 +36,14 @@ def prepare_db(path):
     con.close()
 
 
+def fresh_login(driver, url: str, username: str, password: str) -> None:
+    """The conftest's log_in, from a logged-out browser (the login is kept in a cookie: each
+    test starts by logging in, as the account it needs)."""
+    if driver.current_url.startswith("http"):
+        driver.delete_all_cookies()
+    log_in(driver, url, username, password)
+
+
 def params(driver) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlparse(driver.current_url).query).items()}
 
@@ -75,7 +83,7 @@ def choose(driver, label: str, option: str) -> None:
 def test_presentation_in_one_click(server, browser):
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                             {"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False})
-    log_in(browser, server["url"] + "/?tinh=40&ky=2025-10", "quantri", "mat-khau-quantri")
+    fresh_login(browser, server["url"] + "/?tinh=40&ky=2025-10", "quantri", "mat-khau-quantri")
     wait_text(browser, "Tổng quan chuyển đổi số")
     wait_idle(browser)
     assert sidebar_shown(browser) and "trinh_chieu" not in params(browser)
@@ -114,7 +122,9 @@ def _second_browser():
 def test_auto_refresh_shows_a_new_upload(server, browser, tmp_path):
     """The wall screen, opened from a presentation link with a 10 s refresh, shows the officer's
     upload (another browser, the upload page) without anyone touching it."""
-    log_in(browser, server["url"] + "/?tinh=40&ky=2025-10&trinh_chieu=1&lam_moi=10", "quantri", "mat-khau-quantri")
+    fresh_login(browser, server["url"] + "/?tinh=40&ky=2025-10", "quantri", "mat-khau-quantri")
+    # The wall screen opens the presentation link (the login cookie keeps the session).
+    browser.get(server["url"] + "/?tinh=40&ky=2025-10&trinh_chieu=1&lam_moi=10")
     wait_text(browser, "Tổng quan chuyển đổi số")
     wait_idle(browser)
     assert not sidebar_shown(browser)
@@ -145,7 +155,7 @@ def test_auto_refresh_shows_a_new_upload(server, browser, tmp_path):
 def test_click_to_drill_and_back(server, browser):
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                             {"width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False})
-    log_in(browser, server["url"] + "/?tinh=40&ky=2025-09", "quantri", "mat-khau-quantri")
+    fresh_login(browser, server["url"] + "/?tinh=40&ky=2025-09", "quantri", "mat-khau-quantri")
     wait_text(browser, "Xếp hạng xã/phường")
     wait_idle(browser)
     start = params(browser)
@@ -199,8 +209,23 @@ def test_click_to_drill_and_back(server, browser):
     screenshot(browser, "meeting_back_to_overview")
 
 
+def test_map_pick_drills_and_back_returns(server, browser):
+    fresh_login(browser, server["url"] + "/ban-do?tinh=40&ky=2025-09", "quantri", "mat-khau-quantri")
+    wait_text(browser, "Bản đồ — Tỉnh Nghệ An")
+    wait_idle(browser)
+    before = params(browser)
+    choose(browser, "Xem chi tiết xã/phường", "Xã Nghĩa Thọ")
+    wait_text(browser, "Phân tích chi tiết — Xã Nghĩa Thọ", timeout=60)
+    wait_idle(browser)
+    assert params(browser)["don_vi"] == "16969" and "to_mau" not in params(browser)
+    browser.back()
+    WebDriverWait(browser, 30).until(lambda d: "Bản đồ — Tỉnh Nghệ An" in title(d))
+    wait_idle(browser)
+    assert params(browser) == before, (params(browser), before)
+
+
 def test_copy_link(server, browser):
-    log_in(browser, server["url"] + "/?tinh=40&ky=2025-09&don_vi=16969", "quantri", "mat-khau-quantri")
+    fresh_login(browser, server["url"] + "/?tinh=40&ky=2025-09&don_vi=16969", "quantri", "mat-khau-quantri")
     wait_text(browser, "Tổng quan chuyển đổi số — Xã Nghĩa Thọ")
     wait_idle(browser)
     button = WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "button.copy-link"))[0]

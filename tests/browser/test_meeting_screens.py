@@ -15,8 +15,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from loaders import bootstrap
 
-from .conftest import log_in, screenshot, wait_idle, wait_text
-from .test_meeting_flow import sidebar_shown, toggle
+from .conftest import screenshot, wait_idle, wait_text
+from .test_meeting_flow import fresh_login, sidebar_shown, toggle
 
 pytestmark = pytest.mark.browser
 TODAY = "2026-11-24"
@@ -93,7 +93,7 @@ def card_overlaps(driver) -> list[str]:
 
 
 def test_every_page_in_both_modes_at_meeting_sizes(server, browser):
-    log_in(browser, server["url"] + "/?tinh=40&ky=2026-10", "admin", "quantri-demo")
+    fresh_login(browser, server["url"] + "/?tinh=40&ky=2026-10", "admin", "quantri-demo")
     for width, height in SIZES:
         set_size(browser, width, height)
         for index, (link, expected, stem) in enumerate(PAGES, start=1):
@@ -119,7 +119,7 @@ def test_every_page_in_both_modes_at_meeting_sizes(server, browser):
 
 def test_overview_on_a_phone(server, browser):
     set_size(browser, 1366, 768)
-    log_in(browser, server["url"] + "/?tinh=40&ky=2026-10", "admin", "quantri-demo")
+    fresh_login(browser, server["url"] + "/?tinh=40&ky=2026-10", "admin", "quantri-demo")
     wait_text(browser, "Tổng quan chuyển đổi số", timeout=60)
     wait_idle(browser, timeout=60)
     set_size(browser, 390, 844, mobile=True)
