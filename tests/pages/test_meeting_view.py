@@ -8,6 +8,7 @@ from loaders.catalogue import load_catalogue_file
 from store import db as store
 
 from .conftest import ROOT, app, run
+from .test_tasks_page import tasks_db  # noqa: F401  (fixture)
 
 KIOSK = 'data-testid="stSidebar"'
 
@@ -121,3 +122,10 @@ def test_drill_step_writes_the_url_once(golden_db):
     act(unit_crumb.click())
     assert param(at, "linh_vuc") is None and param(at, "tthc") is None and param(at, "don_vi") == "16969"
     assert (ROOT / "pages" / "drilldown.py").exists()
+
+
+def test_tasks_undated_table_has_its_excel_download(tasks_db):  # noqa: F811  (the imported fixture)
+    at = run(app("tasks", tinh="40", don_vi="16969"))
+    assert list(at.dataframe[0].value["Nhiệm vụ"]) == ["Kiểm tra an toàn thông tin"]  # the undated table
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Tải nhiệm vụ chưa rõ thời hạn (Excel)" in labels
