@@ -209,6 +209,23 @@ def test_click_to_drill_and_back(server, browser):
     screenshot(browser, "meeting_back_to_overview")
 
 
+def test_rotation_through_pages_and_units(server, browser):
+    fresh_login(browser, server["url"] + "/?tinh=40&ky=2025-10", "quantri", "mat-khau-quantri")
+    browser.get(server["url"] + "/?tinh=40&ky=2025-10&trinh_chieu=1&lam_moi=10&xoay=trang")
+    wait_text(browser, "Tổng quan chuyển đổi số — Tỉnh Nghệ An")
+    started = time.monotonic()
+    WebDriverWait(browser, 45, poll_frequency=0.5).until(lambda d: "Bản đồ — Tỉnh Nghệ An" in title(d))
+    print(f"rotation to the map after {time.monotonic() - started:.1f} s (interval 10 s)")
+    assert params(browser).get("trinh_chieu") == "1" and params(browser).get("xoay") == "trang"
+    assert not sidebar_shown(browser)
+    WebDriverWait(browser, 45, poll_frequency=0.5).until(lambda d: "Nhiệm vụ và thời hạn" in title(d))
+
+    browser.get(server["url"] + "/?tinh=40&ky=2025-10&trinh_chieu=1&lam_moi=10&xoay=don_vi")
+    wait_text(browser, "Tổng quan chuyển đổi số — Tỉnh Nghệ An")
+    WebDriverWait(browser, 45, poll_frequency=0.5).until(lambda d: "Tổng quan chuyển đổi số — Xã" in title(d))
+    assert params(browser)["don_vi"] != "40" and params(browser).get("xoay") == "don_vi"
+
+
 def test_map_pick_drills_and_back_returns(server, browser):
     fresh_login(browser, server["url"] + "/ban-do?tinh=40&ky=2025-09", "quantri", "mat-khau-quantri")
     wait_text(browser, "Bản đồ — Tỉnh Nghệ An")
