@@ -1,5 +1,5 @@
-"""Small presentation pieces: KPI cards with sparklines, status badges, the presentation
-mode, the empty state and an Excel download button for any table."""
+"""Small presentation pieces: KPI cards with sparklines, status badges, the empty state and
+Excel download buttons for any table or workbook (the presentation mode is ui/present.py)."""
 
 from __future__ import annotations
 
@@ -91,19 +91,10 @@ CSS = """
 </style>
 """
 
-PRESENTATION_CSS = """
-<style>
-[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"] {display: none;}
-.block-container {padding-top: 1rem; max-width: 100%;}
-html, body, [class*="css"] {font-size: 20px;}
-.kpi-value {font-size: 3.4rem;}
-.kpi-label {font-size: 1.25rem;}
-</style>
-"""
-
-
-def page_style(presenting: bool = False) -> None:
-    st.markdown(CSS + (PRESENTATION_CSS if presenting else ""), unsafe_allow_html=True)
+def page_style() -> None:
+    """The cards' and alerts' style (the presentation's kiosk style is ui.present.CSS, applied
+    by app.py on every page)."""
+    st.markdown(CSS, unsafe_allow_html=True)
 
 
 def empty_state(message: str, hint: str | None = None) -> None:
