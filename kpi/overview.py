@@ -110,8 +110,8 @@ def target_line(row: dict) -> str:
 def fraction_line(row: dict, days: int | None = None) -> str:
     """"3 / 4" under the value; an annualised KPI (dossiers per service) says so, since
     11.942 / 430 = 27,8 is not the 337,9 shown: "11.942 / 430 × 365/31 ngày (quy ra năm)"."""
-    if row.get("numerator") is None or row.get("denominator") is None:
-        return ""
+    if row.get("numerator") is None or row.get("denominator") is None or row.get("value") is None:
+        return ""  # "0 / 0" under "Chưa có dữ liệu" would show no data as 0
     text = f"{fmt.number(row['numerator'])} / {fmt.number(row['denominator'])}"
     if KPIS[row["kpi"]].annualised:
         text += f" × 365/{days} ngày (quy ra năm)" if days else " (quy ra năm)"

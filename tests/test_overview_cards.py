@@ -72,6 +72,8 @@ def test_annualised_fraction_says_so():
     assert overview.fraction_line(r) == "11.942 / 430 (quy ra năm)"
     assert overview.fraction_line(row("full_online_rate", 0.75, numerator=3, denominator=4), 31) == "3 / 4"
     assert overview.fraction_line(row("received", 4, numerator=4)) == ""
+    # No data is never shown as 0: no "0 / 0" under "Chưa có dữ liệu".
+    assert overview.fraction_line(row("paid_online_rate", None, numerator=0, denominator=0)) == ""
 
 
 def test_plan_mismatch_flag():

@@ -20,6 +20,9 @@ def show(kpi: str, value: float | None) -> str:
 
 
 def sparkline(values: list[float | None], color: str, width: int = 140, height: int = 32) -> str:
+    # From the first month with a value: months before the data began are not a flat start.
+    start = next((i for i, v in enumerate(values) if v is not None), len(values))
+    values = values[start:]
     points = [(i, v) for i, v in enumerate(values) if v is not None]
     if len(points) < 2:
         return ""
