@@ -8,6 +8,7 @@ import re
 import polars as pl
 import streamlit as st
 
+from kpi import format as fmt
 from kpi import overview
 from kpi.definitions import KPIS, STATUS_COLORS, STATUS_LABELS
 from kpi.export import to_xlsx
