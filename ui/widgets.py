@@ -56,7 +56,7 @@ def card(row: dict, trend: list[float | None] | None = None, note: str | None = 
     return f"""
 <div class="kpi-card" style="border-top: 6px solid {color}">
   <div class="kpi-label">{html_text(KPIS[kpi].label)}</div>
-  <div class="kpi-value" style="color:{color}">{html_text(value)}</div>
+  <div class="kpi-value{' kpi-nodata' if row['value'] is None else ''}" style="color:{color}">{html_text(value)}</div>
   <div class="kpi-fraction">{html_text(fraction)}</div>
   {f'<div class="kpi-fraction">Theo {html_text(row["basis"])}</div>' if row.get("basis") else ''}
   {moved}
@@ -73,6 +73,7 @@ CSS = """
   box-shadow: 0 1px 4px rgba(0,0,0,.12); min-height: 210px; position: relative; overflow: hidden;}
 .kpi-label {font-size: 1.0rem; font-weight: 600; color: #1f2328; min-height: 2.6em; line-height: 1.3em;}
 .kpi-value {font-size: 2.6rem; font-weight: 800; line-height: 1.15; margin-top: 4px; white-space: nowrap;}
+.kpi-value.kpi-nodata {font-size: 1.6rem; white-space: normal; padding: .45rem 0;}  /* "Chưa có dữ liệu" */
 .kpi-fraction {font-size: .9rem; color: #57606a; min-height: 1.2em;}
 .kpi-target {font-size: .95rem; color: #1f2328; margin-top: 4px; min-height: 2.5em;}
 .kpi-foot {display: flex; flex-wrap: wrap; align-items: center; gap: 6px 10px; margin-top: 6px;}

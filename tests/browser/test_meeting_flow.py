@@ -154,7 +154,7 @@ def test_auto_refresh_shows_a_new_upload(server, browser, tmp_path):
 
 def test_click_to_drill_and_back(server, browser):
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False})
+                            {"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False})
     fresh_login(browser, server["url"] + "/?tinh=40&ky=2025-09", "quantri", "mat-khau-quantri")
     wait_text(browser, "Xếp hạng xã/phường")
     wait_idle(browser)
@@ -177,6 +177,10 @@ def test_click_to_drill_and_back(server, browser):
     assert params(browser)["don_vi"] == codes[index] == "16969" and params(browser)["ky"] == "2025-09"
     commune = params(browser)
     screenshot(browser, "meeting_drill_from_ranking")
+    # At 1366 px no card value is cut, "Chưa có dữ liệu" (paid online: no data in the fixture) included.
+    assert browser.execute_script("""return Array.from(document.querySelectorAll('.kpi-card .kpi-value'))
+        .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)""") == []
+    assert "Chưa có dữ liệu" in browser.find_element(By.TAG_NAME, "body").text
 
     choose(browser, "Lĩnh vực", "Hộ tịch")
     WebDriverWait(browser, 30).until(lambda d: params(d).get("linh_vuc") == "Hộ tịch")
