@@ -11,10 +11,12 @@ from __future__ import annotations
 import pandas  # noqa: F401
 import streamlit as st
 
-from ui import auth, reminders
+from ui import auth, present, reminders
 
+# "auto": the sidebar starts open on a wide screen and closed on a phone, where it would cover
+# the page a leader opens from a shared link.
 st.set_page_config(page_title="KPI Chuyển đổi số", page_icon="📊", layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")
 
 PAGES = [
     st.Page("pages/overview.py", title="Tổng quan", icon=":material/dashboard:", default=True, url_path="tong-quan"),
@@ -40,8 +42,12 @@ if user.role == "admin":
     pages.append(st.Page("pages/mail.py", title="Thư và nhắc hạn", icon=":material/mail:", url_path="thu-nhac-han"))
 auth.sidebar_account(user)
 reminders.show(user)
+current = st.navigation(pages, position="sidebar")
+# Presentation (kiosk) mode, from the URL, on every page: toggle, style, auto-refresh, rotation.
+present.controls()
+present.keep_fresh(pages, current)
 try:
-    st.navigation(pages, position="sidebar").run()
+    current.run()
 except Exception:
     # The visitor gets a Vietnamese notice; Streamlit then logs the details and, with
     # client.showErrorDetails = "none" (.streamlit/config.toml), shows no traceback or message.

@@ -45,22 +45,17 @@ procedure_label = data.procedure_info(version, procedure)[0] if procedure else N
 
 
 def go(**changes) -> None:
-    """Change URL parameters (None removes one); any change goes back to the first page."""
-    for key, value in changes.items():
-        if value is None:
-            st.query_params.pop(key, None)
-        else:
-            st.query_params[key] = value
-    if "trang" not in changes:
-        st.query_params.pop("trang", None)
+    """Change URL parameters (None removes one) in one write, so each drill step is one
+    browser-history entry and Back returns to the view before it; any change goes back to the
+    first page of the dossier list."""
+    state.navigate(**({"trang": None} | changes))
 
 
 def go_down(dim: str, key: str | None) -> None:
     if key is None:
         return
     if dim == "unit_code":
-        widgets.set_scope(sel.province, key)
-        go(theo=None)
+        go(don_vi=key, theo=None)
     elif dim == "field":
         go(linh_vuc=key, tthc=None, theo=None)
     else:
@@ -68,8 +63,7 @@ def go_down(dim: str, key: str | None) -> None:
 
 
 def to_unit(code: str) -> None:
-    widgets.set_scope(sel.province, code)
-    go(linh_vuc=None, tthc=None, theo=None)
+    go(tinh=sel.province, don_vi=code, linh_vuc=None, tthc=None, theo=None)
 
 
 def picked(key: str):
@@ -134,9 +128,10 @@ if view.no_dossiers(own):
     )
     st.stop()
 
-cols = st.columns(len(MAIN_KPIS))
-for col, kid in zip(cols, MAIN_KPIS, strict=True):
-    col.markdown(widgets.card(own[kid]), unsafe_allow_html=True)
+# Four cards a row: seven in one row broke their values over two lines at 1366 px.
+for start in range(0, len(MAIN_KPIS), 4):
+    for col, kid in zip(st.columns(4), MAIN_KPIS[start:start + 4], strict=False):
+        col.markdown(widgets.card(own[kid], days=sel.period.days), unsafe_allow_html=True)
 
 # --- Children of this position -----------------------------------------------------------------------
 dims = view.dimensions(sel.is_province, field, procedure)

@@ -24,11 +24,11 @@ from kpi.map_view import (
     hover_data,
     target_of,
 )
-from ui import data, state, widgets
+from ui import data, links, state, widgets
 from ui.text import md
 
 FEATURE_KEY = "properties.code"
-DRILL_PAGE = "pages/drilldown.py"
+DRILL_PATH = "chi-tiet"
 # plotly.js fetches a world topojson from its CDN for every geo map, even with the base map
 # hidden; offline that fetch fails and nothing is drawn. An empty topology, inlined as a
 # data: URL (the file name plotly appends lands in the #fragment), stands in for it.
@@ -43,8 +43,11 @@ sel = state.sidebar()
 version = data.version()
 today_iso = sel.today.isoformat()
 
-if st.session_state.pop("_map_open_drilldown", False):
-    st.switch_page(DRILL_PAGE, query_params={"tinh": sel.province, "don_vi": sel.unit, "ky": sel.period.label})
+# A click on a commune (or the pick under the map) opens its drill-down as one browser-history
+# entry (ui.links), and Back returns to this map as it was.
+if (drill_to := st.session_state.pop("_map_open_drilldown", None)) is not None:
+    links.go_to(DRILL_PATH, {k: v for k, v in st.query_params.to_dict().items() if k != "to_mau"}
+                | {"tinh": sel.province, "don_vi": drill_to, "ky": sel.period.label})
 
 
 def choropleth(geo: dict, rows: list[dict], kpi: str, target: float | None, height: int,
@@ -114,8 +117,7 @@ def clicked_code(key: str) -> str | None:
 
 def open_commune(code: str | None) -> None:
     if code and code != sel.province:
-        widgets.set_scope(sel.province, code)
-        st.session_state["_map_open_drilldown"] = True
+        st.session_state["_map_open_drilldown"] = code
 
 
 def on_commune_click() -> None:

@@ -4,14 +4,12 @@ the 80% target, monthly trends, deadlines and projections)."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
-import polars as pl
 import streamlit as st
 
 from kpi import format as fmt
 from kpi import overview
 from kpi.definitions import KPIS, STATUS_COLORS, STATUS_LABELS
-from kpi.projection import project
-from ui import data, state, widgets
+from ui import data, links, state, widgets
 from ui.text import html_text
 
 CARD_KPIS = ["full_online_rate", "online_submission_rate", "e_result_rate", "on_time_rate",
@@ -21,20 +19,30 @@ CARD_KPIS = ["full_online_rate", "online_submission_rate", "e_result_rate", "on_
 CARD_KPIS += [k for k, d in KPIS.items() if d.source == "dossier" and k not in CARD_KPIS]
 RANK_KPI = "full_online_rate"
 TREND_KPIS = ["full_online_rate", "online_submission_rate", "e_result_rate", "on_time_rate"]
+DRILL_PATH = "chi-tiet"
+RANK_CHART = "overview_ranking"
 
-presenting = st.query_params.get("trinh_chieu") == "1"
-widgets.page_style(presenting)
+widgets.page_style()
 sel = state.sidebar()
 version = data.version()
 today_iso = sel.today.isoformat()
 
-head, toggle = st.columns([5, 1])
-head.title(f"Tổng quan chuyển đổi số — {sel.unit_name}")
-head.caption(f"{sel.period.vi()} · số liệu tính đến {fmt.day(sel.period.as_of(sel.today))}")
-if toggle.toggle("Trình chiếu", value=presenting, help="Ẩn thanh bên, phóng to chữ để chiếu trong cuộc họp"):
-    st.query_params["trinh_chieu"] = "1"
-else:
-    st.query_params.pop("trinh_chieu", None)
+# A click on a commune's bar in the ranking (callback below) opens its drill-down as one
+# browser-history entry (ui.links), so Back returns here as it was.
+if (drill_to := st.session_state.pop("_overview_drill", None)) is not None:
+    links.go_to(DRILL_PATH, st.query_params.to_dict() | {"don_vi": drill_to})
+
+
+def on_rank_click() -> None:
+    points = st.session_state.get(RANK_CHART, {}).get("selection", {}).get("points", [])
+    code = next((p["customdata"][4] for p in points
+                 if isinstance(p.get("customdata"), list) and len(p["customdata"]) >= 5), None)
+    if code:
+        st.session_state["_overview_drill"] = str(code)
+
+
+st.title(f"Tổng quan chuyển đổi số — {sel.unit_name}")
+st.caption(f"{sel.period.vi()} · số liệu tính đến {fmt.day(sel.period.as_of(sel.today))}")
 
 # Only units the user may see (the one scope rule): ranking, alert and export alike.
 rows = sel.only_visible(data.kpis(version, sel.period.label, sel.unit, "commune" if sel.is_province else None,
@@ -66,12 +74,17 @@ if lagging is not None:
 
 # --- KPI cards ----------------------------------------------------------------------------
 shown = [k for k in CARD_KPIS if k in own and (own[k]["value"] is not None or KPIS[k].source == "dossier")]
+# The previous period of the same kind (month before, quarter before…): the change on each card.
+before = {r["kpi"]: r for r in data.kpis(version, sel.period.previous().label, sel.unit, None, today_iso)}
+notes = {"online_services": overview.plan_note(data.service_split(version, sel.unit))}
 per_row = 4
 for start in range(0, len(shown), per_row):
     cols = st.columns(per_row)
     for col, kid in zip(cols, shown[start:start + per_row], strict=False):
         trend = series[kid].to_list() if kid in series.columns else None
-        col.markdown(widgets.card(own[kid], trend), unsafe_allow_html=True)
+        moved = overview.change(kid, own[kid]["value"], before.get(kid, {}).get("value"))
+        col.markdown(widgets.card(own[kid], trend, note=notes.get(kid), days=sel.period.days, change=moved),
+                     unsafe_allow_html=True)
 
 # --- Ranking of communes -------------------------------------------------------------------
 if sel.is_province and communes:
@@ -80,33 +93,37 @@ if sel.is_province and communes:
     ranked = sorted([r for r in communes if r["value"] is not None], key=lambda r: r["value"], reverse=True)
     missing = len(communes) - len(ranked)
     if ranked:
+        st.caption("Bấm vào thanh của một xã/phường để xem phân tích chi tiết của xã/phường đó.")
         fig = go.Figure(go.Bar(
             x=[r["value"] for r in ranked], y=[r["unit_name"] for r in ranked], orientation="h",
             marker_color=[STATUS_COLORS[r["status"]] for r in ranked],
+            # Each bar carries its value (readable on a phone, where there is no hover).
+            text=[fmt.percent(r["value"]) for r in ranked], textposition="outside", cliponaxis=False,
+            textfont=dict(size=12),
             customdata=[[fmt.percent(r["value"]), fmt.number(r["numerator"]), fmt.number(r["denominator"]),
-                         STATUS_LABELS[r["status"]]] for r in ranked],
+                         STATUS_LABELS[r["status"]], r["unit_code"]] for r in ranked],
             hovertemplate="<b>%{y}</b><br>%{customdata[0]} (%{customdata[1]}/%{customdata[2]})"
                           "<br>%{customdata[3]}<extra></extra>",
         ))
         target = own[RANK_KPI]["target"]
         if target is not None:
             fig.add_vline(x=target, line_dash="dash", line_color="#cf222e", line_width=2,
-                          annotation_text=f"Chỉ tiêu {fmt.percent(target, 0)}", annotation_position="top")
-        fig.update_layout(height=max(320, 18 * len(ranked) + 80), margin=dict(l=10, r=10, t=30, b=10),
-                          xaxis=dict(tickformat=".0%", range=[0, 1.02]), yaxis=dict(automargin=True),
-                          separators=",.", font=dict(size=14))
-        st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
+                          annotation_text=f"Chỉ tiêu {fmt.percent(target, 0)}", annotation_position="top",
+                          annotation_font_color="#cf222e", annotation_bgcolor="rgba(255,255,255,.85)")
+        fig.update_layout(height=max(320, 20 * len(ranked) + 80), margin=dict(l=10, r=10, t=30, b=10),
+                          xaxis=dict(tickformat=".0%", range=[0, 1.14], fixedrange=True),
+                          yaxis=dict(automargin=True, fixedrange=True), bargap=0.25,
+                          separators=",.", font=dict(size=14), clickmode="event+select", dragmode=False)
+        st.plotly_chart(fig, width="stretch", key=RANK_CHART, on_select=on_rank_click, selection_mode="points",
+                        config={"displayModeBar": False})
     if missing:
         st.caption(f"{missing} xã/phường chưa có dữ liệu trong kỳ (không tính là 0%).")
-    table = pl.DataFrame([{
-        "Mã": r["unit_code"], "Xã/phường": r["unit_name"], "Tỷ lệ": r["value"],
-        "Hồ sơ toàn trình": r["numerator"], "Hồ sơ tiếp nhận": r["denominator"],
-        "Đánh giá": STATUS_LABELS[r["status"]]} for r in communes],
-        schema={"Mã": pl.String, "Xã/phường": pl.String, "Tỷ lệ": pl.Float64, "Hồ sơ toàn trình": pl.Int64,
-                "Hồ sơ tiếp nhận": pl.Int64, "Đánh giá": pl.String})
-    widgets.excel_button(table.sort("Tỷ lệ", nulls_last=True), f"xep_hang_{sel.unit}_{sel.period.label}",
+    table = overview.ranking_frame(communes)
+    widgets.excel_button(table, f"xep_hang_{sel.unit}_{sel.period.label}",
                          "Tải bảng xếp hạng (Excel)", percent_columns={"Tỷ lệ"},
                          title=f"Xếp hạng {KPIS[RANK_KPI].label.lower()} — {sel.unit_name} — {sel.period.vi()}")
+else:
+    table = None
 
 # --- Monthly trends with the target line ------------------------------------------------------
 st.subheader("Xu hướng theo tháng")
@@ -120,39 +137,39 @@ for kid, color in zip(TREND_KPIS, palette, strict=True):
             hovertemplate="%{x|%m/%Y}: %{y:.1%}<extra>" + KPIS[kid].label + "</extra>"))
 target = own.get("full_online_rate", {}).get("target")
 if target is not None:
-    fig.add_hline(y=target, line_dash="dash", line_color="#cf222e",
-                  annotation_text=f"Chỉ tiêu toàn trình {fmt.percent(target, 0)}")
+    # The label sits in the right margin, beside the line's end, never on a line or a point.
+    fig.add_hline(y=target, line_dash="dash", line_color="#cf222e")
+    fig.add_annotation(xref="paper", x=1, xanchor="left", xshift=6, y=target, yanchor="middle", showarrow=False,
+                       text=f"Chỉ tiêu<br>{fmt.percent(target, 0)}", font=dict(color="#cf222e", size=13),
+                       align="left")
 fig.update_layout(height=420, yaxis=dict(tickformat=".0%", range=[0, 1.05]), separators=",.",
                   xaxis=dict(tickformat="%m/%Y", dtick="M1"), legend=dict(orientation="h", y=-0.2),
-                  margin=dict(l=10, r=10, t=30, b=10), font=dict(size=14))
+                  margin=dict(l=10, r=80 if target is not None else 10, t=30, b=10), font=dict(size=14))
 st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
 
 # --- Deadlines and projections ----------------------------------------------------------------
 st.subheader("Thời hạn và dự báo")
-deadline_rows = []
-for kid, row in own.items():
-    deadline = row.get("target_deadline")
-    if deadline is None or row.get("target") is None:
-        continue
-    days = (deadline - sel.today).days
-    values = series[kid].to_list() if kid in series.columns else []
-    points = list(zip(series["month"].to_list(), values, strict=False)) if values else []
-    proj = project(points, deadline, row["target"], KPIS[kid].higher_is_better) if points else None
-    if days < 0:
-        outlook = "Đã đạt" if row["status"] == "met" else "Đã quá hạn, chưa đạt"
-    elif proj is None:
-        outlook = "Chưa đủ số liệu để dự báo"
-    else:
-        outlook = (f"Theo đà hiện tại ({'+' if proj.slope_per_month >= 0 else '−'}"
-                   f"{fmt.percent(abs(proj.slope_per_month))}/tháng) dự kiến {fmt.percent(proj.projected)}: "
-                   + ("kịp đạt" if proj.reaches else "không kịp đạt"))
-    deadline_rows.append({
-        "Chỉ tiêu": KPIS[kid].label, "Mục tiêu": widgets.show(kid, row["target"]),
-        "Thời hạn": fmt.day(deadline),
-        "Còn lại": f"{days} ngày" if days >= 0 else f"quá {-days} ngày",
-        "Hiện tại": widgets.show(kid, row["value"]), "Đánh giá": STATUS_LABELS[row["status"]], "Dự báo": outlook,
-    })
-if deadline_rows:
-    st.dataframe(pl.DataFrame(deadline_rows), hide_index=True, width="stretch")
+months = series["month"].to_list()
+series_lists = {k: series[k].to_list() for k in series.columns if k != "month"}
+due = overview.deadlines(own, months, series_lists, sel.today)
+stem = f"{sel.unit}_{sel.period.label}"
+if due:
+    st.dataframe(overview.deadlines_table(due), hide_index=True, width="stretch",
+                 column_config={"Chỉ tiêu": st.column_config.TextColumn(width="medium"),
+                                "Dự báo": st.column_config.TextColumn(width="large")})
+    widgets.excel_button(overview.deadlines_frame(due), f"thoi_han_{stem}", "Tải bảng thời hạn (Excel)",
+                         percent_columns=set(overview.RATE_HEADERS),
+                         title=f"Thời hạn và dự báo — {sel.unit_name} — {sel.period.vi()}", key="xlsx_deadlines")
 else:
     st.caption("Không có chỉ tiêu có thời hạn cho đơn vị này.")
+
+# --- The whole view in one workbook ---------------------------------------------------------------
+st.divider()
+view_title = f"Tổng quan chuyển đổi số — {sel.unit_name} — {sel.period.vi()}"
+widgets.workbook_button(
+    lambda: overview.workbook(view_title, {
+        "Chỉ tiêu": overview.cards_frame(own, shown, before),
+        "Xếp hạng xã-phường": table,
+        "Xu hướng theo tháng": overview.trend_frame(months, series_lists, TREND_KPIS),
+        "Thời hạn và dự báo": overview.deadlines_frame(due) if due else None}),
+    f"tong_quan_{stem}", "Tải toàn bộ trang (Excel, mỗi phần một trang tính)", key="xlsx_overview_all")

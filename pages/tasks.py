@@ -243,6 +243,8 @@ def timeline_section(tasks: pl.DataFrame, multi: bool, today: date, stem: str) -
         st.markdown(f"**Nhiệm vụ chưa rõ thời hạn ({undated.height})** — không vẽ trên biểu đồ "
                     "(có trong tệp Excel danh sách nhiệm vụ bên dưới)")
         st.dataframe(undated, hide_index=True, width="stretch")
+        widgets.excel_button(undated, f"{stem}_chua_ro_thoi_han", "Tải nhiệm vụ chưa rõ thời hạn (Excel)",
+                             title="Nhiệm vụ chưa rõ thời hạn", key="tk_xlsx_undated")
 
 
 def progress_section(tasks: pl.DataFrame, multi: bool, today: date, stem: str, scope_name: str) -> None:

@@ -17,7 +17,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from kpi import drill, engine, periods, series, units
+from kpi import drill, engine, periods, series, sources, units
 from kpi.periods import parse
 from store import db as store
 
@@ -64,6 +64,12 @@ def kpis(data_version: tuple, period_label: str, unit_code: str, by: str | None,
     rows = engine.compute(cursor(), parse(period_label), unit_code, by=by, today=date.fromisoformat(today_iso),
                           filters=dict(filters) or None)
     return [r.__dict__ | {} for r in rows]
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def service_split(data_version: tuple, unit_code: str) -> dict:
+    """The unit's catalogue split beside its plan's printed figures (kpi.sources.service_split)."""
+    return sources.service_split(cursor(), unit_code)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

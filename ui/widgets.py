@@ -1,5 +1,5 @@
-"""Small presentation pieces: KPI cards with sparklines, status badges, the presentation
-mode, the empty state and an Excel download button for any table."""
+"""Small presentation pieces: KPI cards with sparklines, status badges, the empty state and
+Excel download buttons for any table or workbook (the presentation mode is ui/present.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from kpi import format as fmt
+from kpi import overview
 from kpi.definitions import KPIS, STATUS_COLORS, STATUS_LABELS
 from kpi.export import to_xlsx
 from ui.text import html_text, md
@@ -19,7 +20,10 @@ def show(kpi: str, value: float | None) -> str:
     return KPIS[kpi].format(value)
 
 
-def sparkline(values: list[float | None], color: str, width: int = 160, height: int = 36) -> str:
+def sparkline(values: list[float | None], color: str, width: int = 140, height: int = 32) -> str:
+    # From the first month with a value: months before the data began are not a flat start.
+    start = next((i for i, v in enumerate(values) if v is not None), len(values))
+    values = values[start:]
     points = [(i, v) for i, v in enumerate(values) if v is not None]
     if len(points) < 2:
         return ""
@@ -28,39 +32,37 @@ def sparkline(values: list[float | None], color: str, width: int = 160, height: 
     span = (hi - lo) or 1.0
     n = max(1, len(values) - 1)
     coords = " ".join(f"{i * width / n:.1f},{height - 3 - (v - lo) / span * (height - 6):.1f}" for i, v in points)
-    return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-label="Xu hướng"><polyline fill="none" stroke="{color}" stroke-width="2.5" '
+    return (f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img" '
+            f'aria-label="Xu hướng"><polyline fill="none" stroke="{color}" stroke-width="2.5" vector-effect="non-scaling-stroke" '
             f'points="{coords}"/></svg>')
 
 
-def card(row: dict, trend: list[float | None] | None = None, note: str | None = None) -> str:
-    """HTML of one KPI card: label, value, target and gap, status colour, trend line."""
+def card(row: dict, trend: list[float | None] | None = None, note: str | None = None, days: int | None = None,
+         change=None) -> str:
+    """HTML of one KPI card: label, value, numerator/denominator (an annualised KPI says
+    "quy ra năm"; `days`: the period's length), target and gap in words fit for the KPI's
+    direction (kpi.overview.target_line), the change against the previous period (a
+    kpi.overview.Change), status badge and trend line side by side (never on top of each other)."""
     kpi, status = row["kpi"], row["status"]
     color = STATUS_COLORS[status]
     value = show(kpi, row["value"])
-    target = ""
-    if row.get("target") is not None:
-        op = {">=": "≥", "<=": "≤", "==": "="}.get(row.get("target_op") or ">=", "≥")
-        deadline = f" đến {fmt.day(row['target_deadline'])}" if row.get("target_deadline") else ""
-        shown_target = KPIS[kpi].format_target(row["target"])
-        target = f"Chỉ tiêu {op} {shown_target}{deadline}"
-        if row["value"] is not None:
-            gap = row["value"] - row["target"]
-            if abs(gap) > 1e-9:
-                target += f" · {'vượt' if gap > 0 else 'thiếu'} {KPIS[kpi].format_gap(gap, signed=False)}"
-    fraction = ""
-    if row.get("denominator") is not None and row.get("numerator") is not None:
-        fraction = f"{fmt.number(row['numerator'])} / {fmt.number(row['denominator'])}"
+    target = overview.target_line(row)
+    fraction = overview.fraction_line(row, days)
     spark = sparkline(trend or [], color)
+    moved = ""
+    if change is not None:
+        tone = {True: "better", False: "worse", None: "same"}[change.better]
+        moved = f'<div class="kpi-change kpi-change-{tone}">{html_text(change.text)}</div>'
     return f"""
 <div class="kpi-card" style="border-top: 6px solid {color}">
   <div class="kpi-label">{html_text(KPIS[kpi].label)}</div>
-  <div class="kpi-value" style="color:{color}">{html_text(value)}</div>
+  <div class="kpi-value{' kpi-nodata' if row['value'] is None else ''}" style="color:{color}">{html_text(value)}</div>
   <div class="kpi-fraction">{html_text(fraction)}</div>
   {f'<div class="kpi-fraction">Theo {html_text(row["basis"])}</div>' if row.get("basis") else ''}
+  {moved}
   <div class="kpi-target">{html_text(target)}</div>
-  <div class="kpi-status" style="background:{color}">{html_text(STATUS_LABELS[status])}</div>
-  <div class="kpi-spark">{spark}</div>
+  <div class="kpi-foot"><span class="kpi-status" style="background:{color}">{html_text(STATUS_LABELS[status])}</span>
+    <span class="kpi-spark">{spark}</span></div>
   {f'<div class="kpi-note">{html_text(note)}</div>' if note else ''}
 </div>"""
 
@@ -68,33 +70,36 @@ def card(row: dict, trend: list[float | None] | None = None, note: str | None = 
 CSS = """
 <style>
 .kpi-card {background: #ffffff; border-radius: 10px; padding: 14px 16px 10px; margin-bottom: 14px;
-  box-shadow: 0 1px 4px rgba(0,0,0,.12); min-height: 210px; position: relative;}
+  box-shadow: 0 1px 4px rgba(0,0,0,.12); min-height: 210px; position: relative; overflow: hidden;}
 .kpi-label {font-size: 1.0rem; font-weight: 600; color: #1f2328; min-height: 2.6em; line-height: 1.3em;}
-.kpi-value {font-size: 2.6rem; font-weight: 800; line-height: 1.15; margin-top: 4px;}
+.kpi-value {font-size: 2.6rem; font-weight: 800; line-height: 1.15; margin-top: 4px; white-space: nowrap;}
+.kpi-value.kpi-nodata {font-size: 1.6rem; white-space: normal; padding: .45rem 0;}  /* "Chưa có dữ liệu" */
 .kpi-fraction {font-size: .9rem; color: #57606a; min-height: 1.2em;}
 .kpi-target {font-size: .95rem; color: #1f2328; margin-top: 4px; min-height: 2.5em;}
-.kpi-status {display: inline-block; color: white; border-radius: 12px; padding: 1px 10px; font-size: .85rem;
-  font-weight: 600; margin-top: 4px;}
-.kpi-spark {position: absolute; right: 12px; bottom: 8px;}
+.kpi-foot {display: flex; flex-wrap: wrap; align-items: center; gap: 6px 10px; margin-top: 6px;}
+.kpi-status {flex: 0 1 auto; color: white; border-radius: 12px; padding: 1px 10px; font-size: .85rem;
+  font-weight: 600;}
+.kpi-spark {flex: 1 1 80px; min-width: 80px; max-width: 160px; height: 32px; margin-left: auto;}
+.kpi-spark svg {display: block; width: 100%; height: 100%;}
+.kpi-change {font-size: .9rem; font-weight: 600; margin-top: 2px;}
+.kpi-change-better {color: #1a7f37;} .kpi-change-worse {color: #cf222e;} .kpi-change-same {color: #57606a;}
 .kpi-note {font-size: .8rem; color: #9a6700; margin-top: 4px;}
 .big-alert {font-size: 1.35rem; font-weight: 600; padding: 10px 16px; border-radius: 8px; background: #fff8c5;
   border-left: 6px solid #d29922; margin: 6px 0 14px;}
+@media (max-width: 640px) {  /* a phone: one card a row, no reserved heights, smaller headings */
+  h1 {font-size: 1.7rem !important;}
+  .big-alert {font-size: 1.05rem;}
+  .kpi-card {min-height: 0; padding: 10px 14px 8px; margin-bottom: 8px;}
+  .kpi-label, .kpi-target, .kpi-fraction {min-height: 0;}
+  .kpi-value {font-size: 2.1rem;}
+}
 </style>
 """
 
-PRESENTATION_CSS = """
-<style>
-[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"] {display: none;}
-.block-container {padding-top: 1rem; max-width: 100%;}
-html, body, [class*="css"] {font-size: 20px;}
-.kpi-value {font-size: 3.4rem;}
-.kpi-label {font-size: 1.25rem;}
-</style>
-"""
-
-
-def page_style(presenting: bool = False) -> None:
-    st.markdown(CSS + (PRESENTATION_CSS if presenting else ""), unsafe_allow_html=True)
+def page_style() -> None:
+    """The cards' and alerts' style (the presentation's kiosk style is ui.present.CSS, applied
+    by app.py on every page)."""
+    st.markdown(CSS, unsafe_allow_html=True)
 
 
 def empty_state(message: str, hint: str | None = None) -> None:
@@ -185,3 +190,12 @@ def excel_button_deferred(make_frame, file_stem: str, label: str = "Tải Excel"
         file_name=f"{stem}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=key or f"xlsx_{stem}", icon=":material/download:", on_click="ignore",
     )
+
+
+def workbook_button(make_bytes, file_stem: str, label: str, key: str) -> None:
+    """A download of a whole workbook built only on click (`make_bytes()` returns the .xlsx
+    bytes, e.g. kpi.overview.workbook; it must not call Streamlit)."""
+    stem = re.sub(r"[^0-9A-Za-z_-]+", "_", file_stem).strip("_") or "bang"
+    st.download_button(label, data=make_bytes, file_name=f"{stem}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       key=key, icon=":material/download:", on_click="ignore")
