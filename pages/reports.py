@@ -60,11 +60,23 @@ def build_report(data_version: tuple, unit: str, period_label: str, today_iso: s
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def report_files(data_version: tuple, unit: str, period_label: str, today_iso: str, recommendations: str,
-                 tasks: tuple | None) -> dict[str, bytes]:
+def trend_png(data_version: tuple, unit: str, period_label: str, today_iso: str, recommendations: str,
+              tasks: tuple | None) -> bytes:
     report = build_report(data_version, unit, period_label, today_iso, recommendations, tasks)
-    png = charts.trend_png(report.trend, report.trend_target, report.unit_name)
-    return {"png": png, "docx": word.to_docx(report, png), "pdf": pdf.to_pdf(report), "xlsx": excel.to_xlsx(report)}
+    return charts.trend_png(report.trend, report.trend_target, report.unit_name)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def report_file(ext: str, data_version: tuple, unit: str, period_label: str, today_iso: str, recommendations: str,
+                tasks: tuple | None) -> bytes:
+    """One of the report's files, written when it is downloaded (not on every view: under a
+    room of viewers, writing Word, PDF and Excel after each upload was a tenth of the server's
+    time, bench/viewers.py)."""
+    key = (data_version, unit, period_label, today_iso, recommendations, tasks)
+    report = build_report(*key)
+    if ext == "docx":
+        return word.to_docx(report, trend_png(*key))
+    return pdf.to_pdf(report) if ext == "pdf" else excel.to_xlsx(report)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -145,11 +157,12 @@ def preview_html(report: Report, png: bytes) -> str:
     return "".join(parts)
 
 
-def downloads(files: dict[str, bytes], report: Report, where: str) -> None:
+def downloads(key: tuple, report: Report, where: str) -> None:
     cols = st.columns(3)
     labels = {"docx": "Tải báo cáo Word (.docx)", "pdf": "Tải báo cáo PDF", "xlsx": "Tải báo cáo Excel (.xlsx)"}
     for col, ext in zip(cols, ("docx", "pdf", "xlsx"), strict=True):
-        col.download_button(labels[ext], data=files[ext], file_name=f"{report.file_stem}.{ext}", mime=MIME[ext],
+        col.download_button(labels[ext], data=lambda ext=ext: report_file(ext, *key),
+                            file_name=f"{report.file_stem}.{ext}", mime=MIME[ext], on_click="ignore",
                             key=f"dl_{ext}_{where}", icon=":material/download:", width="stretch",
                             type="primary" if ext == "docx" else "secondary")
 
@@ -170,18 +183,18 @@ if rec_key not in st.session_state:
 recommendations = st.session_state[rec_key]
 tasks = overdue_tasks(version, sel.unit, today_iso)
 with st.spinner("Đang lập báo cáo…"):
-    report = build_report(version, sel.unit, sel.period.label, today_iso, recommendations, tasks)
-    files = report_files(version, sel.unit, sel.period.label, today_iso, recommendations, tasks)
+    key = (version, sel.unit, sel.period.label, today_iso, recommendations, tasks)
+    report = build_report(*key)
 
 if not report.has_data:
     widgets.empty_state(report.no_data_text,
                         "Báo cáo vẫn tải được (ghi «Chưa có dữ liệu», không ghi 0%). Chọn kỳ khác ở thanh bên, "
                         "hoặc tải dữ liệu lên ở trang «Tải dữ liệu lên».")
-downloads(files, report, "top")
+downloads(key, report, "top")
 
-st.markdown(preview_html(report, files["png"]), unsafe_allow_html=True)
+st.markdown(preview_html(report, trend_png(*key)), unsafe_allow_html=True)
 st.text_area("Soạn mục V. Đề xuất, kiến nghị (đưa vào cả ba file; sửa tiếp được trong file Word)",
              key=rec_key, height=140)
 if recommendations == DEFAULT_RECOMMENDATIONS:
     st.caption("Mục V đang là đoạn giữ chỗ: hãy thay bằng đề xuất, kiến nghị của đơn vị trước khi ký ban hành.")
-downloads(files, report, "bottom")
+downloads(key, report, "bottom")

@@ -117,6 +117,8 @@ def session_hours() -> float:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """The account tables (store.connect's migrations create them; the calls on every page
+    run, session_user and log, rely on that rather than run DDL each time)."""
     con.execute(SCHEMA)
 
 
@@ -288,7 +290,6 @@ def authenticate(con, username: str, password: str, client: str | None = None) -
 def session_user(con, token: str | None, now: datetime | None = None) -> User | None:
     if not token:
         return None
-    ensure_schema(con)
     rows = con.execute(
         """SELECT u.username, u.full_name, u.role, u.unit_code, u.grants FROM sessions s
            JOIN users u USING (username) WHERE s.token = ? AND s.expires_at > ? AND u.active""",
@@ -302,7 +303,6 @@ def session_user(con, token: str | None, now: datetime | None = None) -> User | 
 
 def account(con, username: str) -> User | None:
     """The active account `username` (the OIDC login maps the provider's address to it)."""
-    ensure_schema(con)
     rows = con.execute("SELECT username, full_name, role, unit_code, grants FROM users WHERE username = ? AND active",
                        [username]).fetchall()
     if not rows:
@@ -315,7 +315,6 @@ def account_by_email(con, email: str) -> User | None:
     """The active account whose e-mail address is `email` (case-insensitive): how an
     organisation's OIDC login (README «Đăng nhập qua OIDC») finds its user; none if no account
     or more than one has that address (an ambiguous login gets no access)."""
-    ensure_schema(con)
     rows = con.execute("SELECT username FROM users WHERE lower(trim(email)) = lower(trim(?)) AND active",
                        [email or ""]).fetchall()
     return account(con, rows[0][0]) if len(rows) == 1 and email and email.strip() else None
@@ -329,7 +328,6 @@ def logout(con, token: str) -> None:
 
 
 def log(con, username: str | None, action: str, detail: str | None) -> None:
-    ensure_schema(con)
     con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?)", [datetime.now(), username, action, detail])
 
 
