@@ -1,11 +1,20 @@
 """Deterministic generator of dossier export CSVs of any size, like a province's one-door system.
 
-    python -m bench.gen_exports --rows 1000000 --out bench/out/d_1m.csv
+    python -m bench.gen_exports --rows 1000000 --out bench/out/d_1m.csv [--shape comma10]
 
 One province (Nghệ An, 40: its 130 communes, uneven in size), realistic procedures, channels,
 dd/mm/yyyy HH:MM:SS timestamps from 07/2025 to 10/2026, due and finished dates (some empty),
 Có/Không flags; semicolon-separated UTF-8 with BOM, headers as in docs/domain.md. A few rows are
 bad (impossible date, unknown commune, no id) and a few are exact repeats, as in real exports.
+
+Several export shapes (SHAPES; the same rows each, written differently):
+  bench    the above: ';', UTF-8 with BOM, CRLF, 16 columns, units by code and name.
+  comma10  ',', UTF-8 without BOM, LF, 10 columns, units by their 5-digit code only, due and
+           finished dates without a time (dd/mm/yyyy), flags as 1/0.
+  names    ";", UTF-8 with BOM, CRLF, 15 columns, units by commune NAME only (no code column),
+           Có/Không flags.
+  utf16    the bench shape saved as UTF-16 LE with BOM, tab-separated (Excel's «Unicode text»).
+  xlsx     the comma10 columns in an Excel workbook (one sheet; at most 1,048,575 rows).
 
 Rows are generated in chunks of CHUNK rows with numpy, each from its own seed (seed, chunk
 index), formatted and written by polars; so the first N rows of a bigger file are the same
@@ -157,21 +166,74 @@ def chunk(index: int, rows: int, offset: int, seed: int, bad_rate: float, dup_ra
     return out
 
 
+# Columns of the comma10 shape (the issue's "10 columns"), and its 1/0 flags.
+COMMA10 = ["Mã hồ sơ", "Mã xã", "Mã TTHC", "Kênh nộp", "Ngày tiếp nhận", "Ngày hẹn trả", "Ngày có kết quả",
+           "Trạng thái", "Toàn trình", "Số hóa"]
+NAMES = [h for h in HEADERS if h != "Mã xã"]
+SHAPES = ("bench", "comma10", "names", "utf16", "xlsx")
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet, less the header row
+# Per shape: (separator, BOM, line end, encoding); xlsx is a workbook.
+TEXT_FORMS = {"bench": (";", True, "\r\n", "utf-8"), "comma10": (",", False, "\n", "utf-8"),
+         "names": (";", True, "\r\n", "utf-8"), "utf16": ("\t", True, "\r\n", "utf-16-le")}
+
+
+def shaped(frame: pl.DataFrame, shape: str) -> pl.DataFrame:
+    """A chunk of the bench shape in the columns and cell forms of `shape`."""
+    if shape in ("bench", "utf16"):
+        return frame
+    if shape == "names":
+        return frame.select(NAMES)
+    if shape in ("comma10", "xlsx"):
+        flag = {h: pl.when(pl.col(h) == "Có").then(pl.lit("1")).otherwise(pl.lit("0")).alias(h)
+                for h in ("Toàn trình", "Số hóa")}
+        day = {h: pl.col(h).str.slice(0, 10).alias(h) for h in ("Ngày hẹn trả", "Ngày có kết quả")}
+        return frame.select(flag.get(h, day.get(h, pl.col(h))) for h in COMMA10)
+    raise ValueError(f"unknown shape {shape!r}: one of {', '.join(SHAPES)}")
+
+
+def date_formats(shape: str) -> dict[str, str]:
+    """The strptime form of each of the three date columns of a shape (the DuckDB floor's)."""
+    day = "%d/%m/%Y" if shape in ("comma10", "xlsx") else DATE_FORMAT
+    return {"Ngày tiếp nhận": DATE_FORMAT, "Ngày hẹn trả": day, "Ngày có kết quả": day}
+
+
+def shape_file(rows: int, shape: str, folder: Path) -> Path:
+    """Where the export of `rows` rows in `shape` lives (the bench shape keeps its old name)."""
+    size = f"{rows // 10**6}m" if rows % 10**6 == 0 else f"{rows // 1000}k"
+    if shape == "bench":
+        return folder / f"d_{size}.csv"
+    return folder / f"d_{size}_{shape}.{'xlsx' if shape == 'xlsx' else 'csv'}"
+
+
 def generate(rows: int, out: Path, seed: int = 2026, bad_rate: float = 0.001, dup_rate: float = 0.002,
-             province: str = PROVINCE) -> Path:
+             province: str = PROVINCE, shape: str = "bench") -> Path:
     codes, names = communes(province)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".part")
+    frames = (shaped(chunk(index, min(CHUNK, rows - offset), offset, seed, bad_rate, dup_rate, codes, names), shape)
+              for index, offset in enumerate(range(0, rows, CHUNK)))
+    if shape == "xlsx":
+        if rows > XLSX_MAX_ROWS:
+            raise ValueError(f"an xlsx sheet holds at most {XLSX_MAX_ROWS:,} rows")
+        pl.concat(frames).write_excel(tmp, worksheet="Hồ sơ", autofit=False, dtype_formats={},
+                                      table_style=None, header_format=None)
+        tmp.replace(out)
+        return out
+    sep, bom, eol, encoding = TEXT_FORMS[shape]
     with open(tmp, "wb") as handle, ThreadPoolExecutor(1) as writer:
-        handle.write(("\ufeff" + ";".join(HEADERS) + "\r\n").encode("utf-8"))
+        columns = list(shaped(pl.DataFrame(schema=dict.fromkeys(HEADERS, pl.String)), shape).columns)
+        handle.write((("\ufeff" if bom else "") + sep.join(columns) + eol).encode(encoding))
         pending = None
-        for index, offset in enumerate(range(0, rows, CHUNK)):
-            frame = chunk(index, min(CHUNK, rows - offset), offset, seed, bad_rate, dup_rate, codes, names)
+        for frame in frames:
             if pending:
                 pending.result()
+            if encoding != "utf-8":  # polars writes UTF-8 only: encode in memory, chunk by chunk
+                text = frame.write_csv(separator=sep, include_header=False, line_terminator=eol)
+                handle.write(text.encode(encoding))
+                continue
             # polars writes without the GIL: the next chunk is generated meanwhile.
-            pending = writer.submit(frame.write_csv, handle, separator=";", include_header=False,
-                                    line_terminator="\r\n")
+            pending = writer.submit(frame.write_csv, handle, separator=sep, include_header=False,
+                                    line_terminator=eol)
         if pending:
             pending.result()
     tmp.replace(out)
@@ -192,10 +254,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--bad-rate", type=float, default=0.001, help="share of bad rows (default 0.1%%)")
     parser.add_argument("--dup-rate", type=float, default=0.002, help="share of repeated rows (default 0.2%%)")
+    parser.add_argument("--shape", default="bench", choices=SHAPES, help="export shape (see the module's docstring)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     rows = parse_size(args.rows)
-    generate(rows, args.out, args.seed, args.bad_rate, args.dup_rate)
+    generate(rows, args.out, args.seed, args.bad_rate, args.dup_rate, shape=args.shape)
     took = time.perf_counter() - started
     size = args.out.stat().st_size / 2**20
     print(f"{rows:,} rows -> {args.out} ({size:,.0f} MiB) in {took:.1f} s", file=sys.stderr)

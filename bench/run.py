@@ -1,13 +1,19 @@
 """Load and query timings at province scale, against a DuckDB floor and a pandas baseline.
 
-    python -m bench.run --sizes 1m,5m,20m [--skip-pandas-above 5m]
+    python -m bench.run --sizes 1m,5m,20m [--skip-pandas-above 5m] [--shapes bench,comma10,names,utf16,xlsx]
 
-For each size, on the same generated export (bench/out/d_<size>.csv, made by
-bench.gen_exports when missing), every step runs in its own subprocess so that its peak
-memory is its own (ru_maxrss of that child, from os.wait4):
-  ours    loaders.dossiers.load_dossier_file into a fresh DuckDB file
-  floor   CREATE TABLE t AS SELECT * FROM read_csv(path, all_varchar=true) into a fresh file
-  pandas  read_csv(dtype=str) + pd.to_datetime(format=...) of the three date columns
+For each size and export shape (bench.gen_exports.SHAPES; bench/out/d_<size>[_<shape>].csv,
+made by bench.gen_exports when missing), every step runs in its own subprocess so that its
+peak memory is its own (ru_maxrss of that child, from os.wait4):
+  ours    loaders.dossiers.load_dossier_file into a fresh DuckDB file (schema and units made
+          before the clock starts)
+  floor   DuckDB's own read of the same file with its three dates parsed: CREATE TABLE t AS
+          SELECT * REPLACE (try_strptime(date column, the file's form) ...) FROM read_csv(path,
+          all_varchar=true[, encoding='utf-16']) into a fresh file, then CHECKPOINT. For an xlsx
+          (DuckDB's excel extension is not installed here, and cannot be fetched offline) the
+          sheet is read by fastexcel, as ours does, and DuckDB types and stores it the same way.
+  pandas  read_csv(dtype=str) (read_excel (openpyxl) for xlsx) + pd.to_datetime(format=...)
+          of the three date columns
   kpi     kpi.engine.compute(con, 2026-Q1, "40", by="commune"): first (cold) run in a fresh
           process, then the median of 5 warm runs; once from the monthly facts, once from rows
   reload  the same file loaded again into the loaded store (every dossier replaced)
@@ -28,14 +34,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bench.gen_exports import generate, parse_size
+from bench.gen_exports import SHAPES, TEXT_FORMS, XLSX_MAX_ROWS, date_formats, generate, parse_size, shape_file
 
 OUT = Path(__file__).resolve().parent / "out"
 TODAY = date(2026, 11, 24)
 PERIOD = "2026-Q1"
 PROVINCE = "40"
-DATE_COLUMNS = ("Ngày tiếp nhận", "Ngày hẹn trả", "Ngày có kết quả")
-DATE_FORMAT = "%d/%m/%Y %H:%M:%S"
 WARM_RUNS = 5
 
 
@@ -75,14 +79,35 @@ def step_reload(csv: Path, db: Path) -> dict:
     return {"seconds": done - started, "loaded": result.loaded, "replaced": result.replaced}
 
 
+def _shape(path: Path) -> str:
+    stem = path.stem.split("_")
+    return stem[2] if len(stem) > 2 and stem[2] in SHAPES else ("xlsx" if path.suffix == ".xlsx" else "bench")
+
+
+def _typed_dates(shape: str) -> str:
+    """SELECT * REPLACE (...) of the three date columns parsed in the file's forms."""
+    return "SELECT * REPLACE (" + ", ".join(
+        f'try_strptime("{col}", \'{fmt}\') AS "{col}"' for col, fmt in date_formats(shape).items()) + ")"
+
+
 def step_floor(csv: Path, db: Path) -> dict:
     import duckdb
 
+    shape = _shape(csv)
     db = db.with_name(db.stem + "_floor.duckdb")
     _fresh(db)
     started = time.perf_counter()
     con = duckdb.connect(str(db))
-    con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, all_varchar = true)", [str(csv)])
+    if shape == "xlsx":
+        import fastexcel
+
+        sheet = fastexcel.read_excel(str(csv)).load_sheet(0, dtypes="string").to_arrow()
+        con.register("sheet", sheet)
+        con.execute(f"CREATE TABLE t AS {_typed_dates(shape)} FROM sheet")
+    else:
+        encoding = ", encoding = 'utf-16'" if shape == "utf16" else ""
+        con.execute(f"CREATE TABLE t AS {_typed_dates(shape)} FROM read_csv(?, all_varchar = true{encoding})",
+                    [str(csv)])
     con.execute("CHECKPOINT")
     done = time.perf_counter()
     rows = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
@@ -94,10 +119,16 @@ def step_floor(csv: Path, db: Path) -> dict:
 def step_pandas(csv: Path, db: Path) -> dict:
     import pandas as pd
 
+    shape = _shape(csv)
     started = time.perf_counter()
-    frame = pd.read_csv(csv, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
-    for col in DATE_COLUMNS:
-        frame[col] = pd.to_datetime(frame[col], format=DATE_FORMAT, errors="coerce")
+    if shape == "xlsx":
+        frame = pd.read_excel(csv, dtype=str, keep_default_na=False, na_values=[""])
+    else:
+        sep, _bom, _eol, encoding = TEXT_FORMS[shape]
+        frame = pd.read_csv(csv, sep=sep, dtype=str, encoding="utf-16" if encoding.startswith("utf-16") else "utf-8-sig",
+                            keep_default_na=False, na_values=[""])
+    for col, fmt in date_formats(shape).items():
+        frame[col] = pd.to_datetime(frame[col], format=fmt, errors="coerce")
     done = time.perf_counter()
     return {"seconds": done - started, "rows": len(frame)}
 
@@ -202,21 +233,22 @@ def label(rows: int) -> str:
     return f"{rows // 10**6}m" if rows % 10**6 == 0 else f"{rows // 1000}k"
 
 
-def bench_size(rows: int, skip_pandas_above: int | None, steps: list[str], save) -> dict:
-    csv = OUT / f"d_{label(rows)}.csv"
+def bench_size(rows: int, skip_pandas_above: int | None, steps: list[str], save, shape: str = "bench") -> dict:
+    csv = shape_file(rows, shape, OUT)
     if not csv.exists():
         started = time.perf_counter()
-        generate(rows, csv)
+        generate(rows, csv, shape=shape)
         print(f"generated {csv} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    db = OUT / f"bench_{label(rows)}.duckdb"
+    db = OUT / (f"bench_{label(rows)}.duckdb" if shape == "bench" else f"bench_{label(rows)}_{shape}.duckdb")
     warm_page_cache(csv)
-    out = {"rows": rows, "csv": str(csv), "csv_mb": csv.stat().st_size / 2**20, "db": str(db)}
+    out = {"rows": rows, "shape": shape, "csv": str(csv), "csv_mb": csv.stat().st_size / 2**20, "db": str(db)}
+    tag = f"{label(rows)} {shape}"
     for step in steps:
         if step == "pandas" and skip_pandas_above and rows > skip_pandas_above:
             continue
-        print(f"[{label(rows)}] {step} ... (load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
+        print(f"[{tag}] {step} ... (load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
         out[step] = run_step(step, csv, db)
-        print(f"[{label(rows)}] {step}: {json.dumps(out[step], ensure_ascii=False)}", file=sys.stderr, flush=True)
+        print(f"[{tag}] {step}: {json.dumps(out[step], ensure_ascii=False)}", file=sys.stderr, flush=True)
         out["db_mb"] = db.stat().st_size / 2**20 if db.exists() else None
         save(out)  # figures so far survive an interrupted run (--report prints them)
     return out
@@ -236,23 +268,25 @@ def _ratio(a: float | None, b: float | None) -> str:
 
 def report(results: list[dict]) -> str:
     lines = ["## Load (seconds; peak RSS of the process that did the work; load average before the step)", "",
-             "| rows | CSV MB | ours s | floor s | pandas s | ours/floor | pandas/ours | ours MB | floor MB | pandas MB "
-             "| reload s | reload MB | DB MB after reload | load avg |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| rows | shape | file MB | ours s | floor s | pandas s | ours/floor | pandas/ours | ours MB | floor MB "
+             "| pandas MB | reload s | reload/ours | reload MB | DB MB after reload | load avg |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         ours, floor, pd_, reload = r.get("ours"), r.get("floor"), r.get("pandas"), r.get("reload")
         loads = "/".join(f"{r[s]['load_before']:.1f}" for s in STEPS if s in r)
         lines.append(
-            f"| {r['rows']:,} | {r['csv_mb']:,.0f} | {_fmt(_s(ours))} | {_fmt(_s(floor))} | {_fmt(_s(pd_))} "
-            f"| {_ratio(_s(ours), _s(floor))} | {_ratio(_s(pd_), _s(ours))} | {_fmt(_s(ours, 'peak_rss_mb'), '', 0)} "
-            f"| {_fmt(_s(floor, 'peak_rss_mb'), '', 0)} | {_fmt(_s(pd_, 'peak_rss_mb'), '', 0)} "
-            f"| {_fmt(_s(reload))} | {_fmt(_s(reload, 'peak_rss_mb'), '', 0)} | {_fmt(r.get('db_mb'), '', 0)} "
+            f"| {r['rows']:,} | {r.get('shape', 'bench')} | {r['csv_mb']:,.0f} | {_fmt(_s(ours))} | {_fmt(_s(floor))} "
+            f"| {_fmt(_s(pd_))} | {_ratio(_s(ours), _s(floor))} | {_ratio(_s(pd_), _s(ours))} "
+            f"| {_fmt(_s(ours, 'peak_rss_mb'), '', 0)} | {_fmt(_s(floor, 'peak_rss_mb'), '', 0)} "
+            f"| {_fmt(_s(pd_, 'peak_rss_mb'), '', 0)} | {_fmt(_s(reload))} | {_ratio(_s(reload), _s(ours))} "
+            f"| {_fmt(_s(reload, 'peak_rss_mb'), '', 0)} | {_fmt(r.get('db_mb'), '', 0)} "
             f"| {loads} |")
     lines += ["", f"## KPI query: every commune of province {PROVINCE}, {PERIOD} (ms; median of {WARM_RUNS} warm runs, "
               "first run in a fresh process)", "",
               "| rows | facts warm | facts cold | rows warm | rows cold | rows/facts (warm) | values | received |",
               "|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in results:
+    bench_only = [r for r in results if r.get("shape", "bench") == "bench"]
+    for r in bench_only:
         f, w = r.get("kpi_facts"), r.get("kpi_rows")
         ms = [None if x is None else x * 1000 for x in (_s(f), _s(f, "cold_seconds"), _s(w), _s(w, "cold_seconds"))]
         lines.append(f"| {r['rows']:,} | {_fmt(ms[0], '', 0)} | {_fmt(ms[1], '', 0)} | {_fmt(ms[2], '', 0)} "
@@ -261,16 +295,16 @@ def report(results: list[dict]) -> str:
     lines += ["", "## Page render (AppTest, logged in, province 40, 2026-Q1; s; first run cold, then warm)", "",
               "| rows | overview cold | overview warm | drill-down cold | drill-down warm |",
               "|---:|---:|---:|---:|---:|"]
-    for r in results:
+    for r in bench_only:
         pg = r.get("pages")
         lines.append(f"| {r['rows']:,} | " + " | ".join(
             _fmt(_s(pg, f"{page}_{kind}_seconds")) for page in ("overview", "drilldown") for kind in ("cold", "warm"))
             + " |")
-    if len(results) > 1:
+    if len(bench_only) > 1:
         lines += ["", "## Growth (time or memory at the bigger size ÷ at the smaller; rows grow by the first column)", "",
                   "| rows × | ours | floor | pandas | ours MB | reload | KPI facts | KPI rows |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for a, b in zip(results, results[1:], strict=False):
+        for a, b in zip(bench_only, bench_only[1:], strict=False):
             cells = [_ratio(_s(b.get(k)), _s(a.get(k))) for k in ("ours", "floor", "pandas")]
             cells.append(_ratio(_s(b.get("ours"), "peak_rss_mb"), _s(a.get("ours"), "peak_rss_mb")))
             cells += [_ratio(_s(b.get(k)), _s(a.get(k))) for k in ("reload", "kpi_facts", "kpi_rows")]
@@ -282,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1m,5m", help="comma-separated row counts: 1m,5m,20m")
     parser.add_argument("--skip-pandas-above", default=None, help="no pandas run above this size (e.g. 5m)")
+    parser.add_argument("--shapes", default="bench", help="comma-separated export shapes: " + ",".join(SHAPES))
     parser.add_argument("--steps", default=",".join(STEPS), help="subset of: " + ",".join(STEPS))
     parser.add_argument("--report", type=Path, nargs="+", help="print the tables of saved results-*.json instead")
     parser.add_argument("--worker", choices=sorted(STEPS) + ["pages"], help=argparse.SUPPRESS)
@@ -293,11 +328,11 @@ def main(argv: list[str] | None = None) -> int:
         fn = STEPS.get(args.worker, step_pages)
         args.result.write_text(json.dumps(fn(args.csv, args.db), default=str))
         return 0
-    if args.report:  # merge saved runs by size (later files win per step)
-        merged: dict[int, dict] = {}
+    if args.report:  # merge saved runs by size and shape (later files win per step)
+        merged: dict[tuple[int, int], dict] = {}
         for path in args.report:
             for r in json.loads(path.read_text()):
-                merged.setdefault(r["rows"], {}).update(r)
+                merged.setdefault((r["rows"], SHAPES.index(r.get("shape", "bench"))), {}).update(r)
         print(report([merged[k] for k in sorted(merged)]))
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
@@ -309,8 +344,16 @@ def main(argv: list[str] | None = None) -> int:
     def save(current: dict) -> None:
         saved.write_text(json.dumps([*results, current], indent=1, default=str))
 
+    shapes = [s for s in args.shapes.split(",") if s]
+    unknown = set(shapes) - set(SHAPES)
+    if unknown:
+        parser.error(f"unknown shape(s) {', '.join(sorted(unknown))}: one of {', '.join(SHAPES)}")
     for size in args.sizes.split(","):
-        results.append(bench_size(parse_size(size), skip, steps, save))
+        for shape in shapes:
+            if shape == "xlsx" and parse_size(size) > XLSX_MAX_ROWS:
+                print(f"[{size} xlsx] skipped: a sheet holds at most {XLSX_MAX_ROWS:,} rows", file=sys.stderr)
+                continue
+            results.append(bench_size(parse_size(size), skip, steps, save, shape))
     save(results.pop())
     results = json.loads(saved.read_text())
     print(report(results))
