@@ -226,6 +226,19 @@ def test_a_line_beyond_the_cap_is_refused_before_parsing(con, tmp_path, where):
     assert con.execute("SELECT count(*) FROM batches").fetchall()[0][0] == 0
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1258"])
+def test_a_line_beyond_the_cap_in_a_converted_export_is_refused(con, tmp_path, encoding):
+    # UTF-16 and Windows-1258 exports are converted to UTF-8 first; the cap is checked on the
+    # converted bytes in the same pass (loaders.files._to_utf8), with no second read.
+    lines = _golden_lines()
+    long = "Á" * (files.MAX_LINE_BYTES // 2 + 1)  # 2 UTF-8 bytes each: over the cap once converted
+    path = tmp_path / "mot_dong.csv"
+    path.write_bytes("\n".join([*lines, long]).encode(encoding, errors="replace"))
+    with pytest.raises(LoadError, match="mot_dong.csv.*dòng dài hơn 16 MB"):
+        load_dossier_file(con, path, province="40", today=date(2025, 11, 15))
+    assert con.execute("SELECT count(*) FROM batches").fetchall()[0][0] == 0
+
+
 def test_long_lines_below_the_cap_still_load(con, tmp_path):
     lines = _golden_lines()
     cells = lines[1].split(",")
