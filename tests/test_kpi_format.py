@@ -90,3 +90,25 @@ def test_exact_text_round_trips():
         assert fmt.exact_text(value, percent=percent) == text
         if value != 1 / 3:
             assert fmt.parse_number(text, percent=percent) == value
+
+
+def test_number_and_percent_equal_babels_own_formatting():
+    # number/percent format finite numbers without Babel's pattern machinery (the CLI formats
+    # ~4,000 values a province); the text must stay exactly Babel's: vi marks, half-even
+    # rounding of the float's repr (2,5 -> 2; 0,125 -> 0,12), negatives, big numbers.
+    import random
+
+    from babel.numbers import format_decimal, format_percent
+
+    from kpi.format import number, percent
+
+    rng = random.Random(2026)
+    values = [0, 1, -1, 0.5, 1.5, 2.5, -2.5, 0.05, 0.125, 0.0005, 0.99995, 1234567, -1234567.891, 1e15, 10**20,
+              *(k / 1000 for k in range(-2000, 2001)), *(rng.uniform(-1e7, 1e7) for _ in range(3000)),
+              *(rng.random() for _ in range(3000)), *(rng.randint(-10**9, 10**9) for _ in range(1000))]
+    for value in values:
+        for digits in (0, 1, 2):
+            pattern = "#,##0" + ("." + "0" * digits if digits else "")
+            assert number(value, digits) == format_decimal(value, format=pattern, locale="vi_VN"), (value, digits)
+            assert percent(value, digits) == format_percent(value, format=pattern + "%", locale="vi_VN"), (value, digits)
+    assert (number(1234567.25, 1), percent(0.6666), number(None)) == ("1.234.567,2", "66,7%", "Chưa có dữ liệu")
