@@ -140,15 +140,16 @@ def _kpi(db: Path, use_facts: bool) -> dict:
 
     con = store.connect(db, read_only=True)
     period = parse(PERIOD)
-    times = []
+    times, cpu = [], []
     for _ in range(WARM_RUNS + 1):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         values = compute(con, period, PROVINCE, by="commune", today=TODAY, use_facts=use_facts)
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)  # all threads of the process (DuckDB's too)
     received = next(v.value for v in values if v.kpi == "received" and v.unit_code == PROVINCE)
     con.close()
     return {"cold_seconds": times[0], "seconds": statistics.median(times[1:]), "values": len(values),
-            "received": received}
+            "cold_cpu_seconds": cpu[0], "warm_cpu_seconds": statistics.median(cpu[1:]), "received": received}
 
 
 def step_kpi_facts(csv: Path, db: Path) -> dict:
@@ -183,9 +184,10 @@ def step_pages(csv: Path, db: Path) -> dict:
             at.session_state["kpi_token"] = token
             at.query_params.update(tinh=PROVINCE, ky=PERIOD)
             at.switch_page(str(root / "pages" / f"{page}.py"))
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             at.run()
             times.append(time.perf_counter() - started)
+            out.setdefault(f"{page}_cpu_seconds", []).append(time.process_time() - started_cpu)
             if at.exception:
                 raise RuntimeError(f"{page}: {at.exception[0].message}")
         out[f"{page}_cold_seconds"], out[f"{page}_warm_seconds"] = times
@@ -217,7 +219,10 @@ def run_step(step: str, csv: Path, db: Path) -> dict:
         return {"error": f"exit {proc.returncode}", "load_before": load}
     result = json.loads(result_file.read_text())
     result_file.unlink()
+    # CPU seconds of the child (all its threads): on a machine shared with other jobs, the
+    # steadier measure of the work done (wall time stretches with the load average).
     result.update(peak_rss_mb=usage.ru_maxrss / 1024, process_seconds=wall, load_before=load,
+                  cpu_seconds=usage.ru_utime + usage.ru_stime,
                   load_after=os.getloadavg()[0])
     return result
 
@@ -268,38 +273,48 @@ def _ratio(a: float | None, b: float | None) -> str:
 
 def report(results: list[dict]) -> str:
     lines = ["## Load (seconds; peak RSS of the process that did the work; load average before the step)", "",
-             "| rows | shape | file MB | ours s | floor s | pandas s | ours/floor | pandas/ours | ours MB | floor MB "
-             "| pandas MB | reload s | reload/ours | reload MB | DB MB after reload | load avg |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| rows | shape | file MB | ours s | floor s | pandas s | ours/floor | pandas/ours | ours CPU s | floor CPU s "
+             "| pandas CPU s | ours/floor CPU | pandas/ours CPU | ours MB | floor MB | pandas MB | reload s | reload/ours "
+             "| reload/ours CPU | reload MB | DB MB after reload | load avg |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         ours, floor, pd_, reload = r.get("ours"), r.get("floor"), r.get("pandas"), r.get("reload")
         loads = "/".join(f"{r[s]['load_before']:.1f}" for s in STEPS if s in r)
         lines.append(
             f"| {r['rows']:,} | {r.get('shape', 'bench')} | {r['csv_mb']:,.0f} | {_fmt(_s(ours))} | {_fmt(_s(floor))} "
             f"| {_fmt(_s(pd_))} | {_ratio(_s(ours), _s(floor))} | {_ratio(_s(pd_), _s(ours))} "
+            f"| {_fmt(_s(ours, 'cpu_seconds'))} | {_fmt(_s(floor, 'cpu_seconds'))} | {_fmt(_s(pd_, 'cpu_seconds'))} "
+            f"| {_ratio(_s(ours, 'cpu_seconds'), _s(floor, 'cpu_seconds'))} "
+            f"| {_ratio(_s(pd_, 'cpu_seconds'), _s(ours, 'cpu_seconds'))} "
             f"| {_fmt(_s(ours, 'peak_rss_mb'), '', 0)} | {_fmt(_s(floor, 'peak_rss_mb'), '', 0)} "
             f"| {_fmt(_s(pd_, 'peak_rss_mb'), '', 0)} | {_fmt(_s(reload))} | {_ratio(_s(reload), _s(ours))} "
+            f"| {_ratio(_s(reload, 'cpu_seconds'), _s(ours, 'cpu_seconds'))} "
             f"| {_fmt(_s(reload, 'peak_rss_mb'), '', 0)} | {_fmt(r.get('db_mb'), '', 0)} "
             f"| {loads} |")
     lines += ["", f"## KPI query: every commune of province {PROVINCE}, {PERIOD} (ms; median of {WARM_RUNS} warm runs, "
               "first run in a fresh process)", "",
-              "| rows | facts warm | facts cold | rows warm | rows cold | rows/facts (warm) | values | received |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| rows | facts warm | facts cold | rows warm | rows cold | rows/facts (warm) | facts warm CPU "
+              "| facts cold CPU | rows warm CPU | rows cold CPU | values | received |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     bench_only = [r for r in results if r.get("shape", "bench") == "bench"]
     for r in bench_only:
         f, w = r.get("kpi_facts"), r.get("kpi_rows")
         ms = [None if x is None else x * 1000 for x in (_s(f), _s(f, "cold_seconds"), _s(w), _s(w, "cold_seconds"))]
+        cpu = [None if x is None else x * 1000 for x in (_s(f, "warm_cpu_seconds"), _s(f, "cold_cpu_seconds"),
+                                                         _s(w, "warm_cpu_seconds"), _s(w, "cold_cpu_seconds"))]
         lines.append(f"| {r['rows']:,} | {_fmt(ms[0], '', 0)} | {_fmt(ms[1], '', 0)} | {_fmt(ms[2], '', 0)} "
-                     f"| {_fmt(ms[3], '', 0)} | {_ratio(ms[2], ms[0])} | {_s(f, 'values') or '–'} "
-                     f"| {_fmt(_s(f, 'received'), '', 0)} |")
+                     f"| {_fmt(ms[3], '', 0)} | {_ratio(ms[2], ms[0])} | "
+                     + " | ".join(_fmt(x, "", 0) for x in cpu)
+                     + f" | {_s(f, 'values') or '–'} | {_fmt(_s(f, 'received'), '', 0)} |")
     lines += ["", "## Page render (AppTest, logged in, province 40, 2026-Q1; s; first run cold, then warm)", "",
-              "| rows | overview cold | overview warm | drill-down cold | drill-down warm |",
-              "|---:|---:|---:|---:|---:|"]
+              "| rows | overview cold | overview warm | drill-down cold | drill-down warm | CPU s (same order) |",
+              "|---:|---:|---:|---:|---:|---|"]
     for r in bench_only:
         pg = r.get("pages")
+        cpu = " / ".join(f"{x:.2f}" for page in ("overview", "drilldown") for x in (_s(pg, f"{page}_cpu_seconds") or []))
         lines.append(f"| {r['rows']:,} | " + " | ".join(
             _fmt(_s(pg, f"{page}_{kind}_seconds")) for page in ("overview", "drilldown") for kind in ("cold", "warm"))
-            + " |")
+            + f" | {cpu or '–'} |")
     if len(bench_only) > 1:
         lines += ["", "## Growth (time or memory at the bigger size ÷ at the smaller; rows grow by the first column)", "",
                   "| rows × | ours | floor | pandas | ours MB | reload | KPI facts | KPI rows |",
