@@ -9,7 +9,7 @@ without a denominator has no value ("no data"), never 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import polars as pl
@@ -120,18 +120,25 @@ def overdue_open(con, q: Query) -> pl.DataFrame:
     channel filter is not in the facts: that case reads the rows for both."""
     dim = q.dimension
     where, params = _where(q, None)
-    params["asof"] = q.period.as_of(q.today)
+    asof = params["asof"] = q.period.as_of(q.today)
     if (q.filters or {}).get("channel"):
         return query_pl(
             con, f"""SELECT {dim}, {OVERDUE_OPEN_SQL} AS overdue_open FROM dossiers
                      WHERE {where} AND received_date <= $asof GROUP BY {dim}""", params)
+    if (asof + timedelta(days=1)).day == 1:
+        # As of a month's last day (a whole-month, quarter or year period that has ended) its
+        # month is whole too: the facts say which values have a dossier, with no scan of the
+        # rows (at 20M rows that scan was 52 of the query's ~340 CPU-ms).
+        seen = f"SELECT DISTINCT {dim} FROM fact_received WHERE {where} AND month <= date_trunc('month', $asof)"
+    else:
+        seen = f"""SELECT DISTINCT {dim} FROM fact_received WHERE {where} AND month < date_trunc('month', $asof)
+                  UNION
+                  SELECT DISTINCT {dim} FROM dossiers
+                  WHERE {where} AND received_date BETWEEN date_trunc('month', $asof) AND $asof"""
     return query_pl(
         con,
         f"""SELECT p.{dim}, coalesce(o.n, 0)::BIGINT AS overdue_open
-            FROM (SELECT DISTINCT {dim} FROM fact_received WHERE {where} AND month < date_trunc('month', $asof)
-                  UNION
-                  SELECT DISTINCT {dim} FROM dossiers
-                  WHERE {where} AND received_date BETWEEN date_trunc('month', $asof) AND $asof) p
+            FROM ({seen}) p
             LEFT JOIN (SELECT {dim}, count(*) AS n FROM dossiers WHERE {where} AND {OVERDUE_OPEN_WHERE}
                        GROUP BY {dim}) o ON p.{dim} IS NOT DISTINCT FROM o.{dim}""",
         params,
