@@ -34,7 +34,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bench.gen_exports import SHAPES, TEXT_FORMS, XLSX_MAX_ROWS, date_formats, generate, parse_size, shape_file
+from bench.gen_exports import SHAPES, TEXT_FORMS, XLSX_MAX_ROWS, date_formats, parse_size, shape_file
 
 OUT = Path(__file__).resolve().parent / "out"
 TODAY = date(2026, 11, 24)
@@ -241,8 +241,11 @@ def label(rows: int) -> str:
 def bench_size(rows: int, skip_pandas_above: int | None, steps: list[str], save, shape: str = "bench") -> dict:
     csv = shape_file(rows, shape, OUT)
     if not csv.exists():
+        # In a child: Linux keeps a process's peak RSS across fork and exec, so a step forked
+        # after this process generated a 5M file in memory would report that peak as its own.
         started = time.perf_counter()
-        generate(rows, csv, shape=shape)
+        subprocess.run([sys.executable, "-m", "bench.gen_exports", "--rows", str(rows), "--out", str(csv),
+                        "--shape", shape], check=True)
         print(f"generated {csv} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     db = OUT / (f"bench_{label(rows)}.duckdb" if shape == "bench" else f"bench_{label(rows)}_{shape}.duckdb")
     warm_page_cache(csv)
