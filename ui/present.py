@@ -4,7 +4,8 @@ The URL is the one source of truth: ?trinh_chieu=1 turns it on, lam_moi=60 reloa
 every 60 seconds when new data has arrived (the pages' caches are keyed by the store's data
 version, so a rerun shows a new upload), xoay=trang shows the meeting pages one after
 another, xoay=don_vi the province and its communes one after another, at the same interval.
-A link such as /tong-quan?tinh=40&trinh_chieu=1&lam_moi=60&xoay=don_vi opens straight into it.
+A link such as /?tinh=40&trinh_chieu=1&lam_moi=60&xoay=don_vi opens straight into it (the overview is
+the root page: Streamlit serves the default page at /, not at its url_path).
 
 The toggle reads the URL on each run and writes it in its on_change callback, which runs before
 the page: one click turns presentation on or off in that same run (before, the page styled
