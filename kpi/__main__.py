@@ -47,24 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     if not db.exists():
         print(f"Không có kho dữ liệu «{db}». Hãy nạp dữ liệu trước (python -m loaders ...).", file=sys.stderr)
         return 2
-    from datetime import date
-
-    from kpi.output import KpiRequestError, kpi_text
-    from store import accounts
+    from kpi.output import print_kpis
     from store import db as store
 
-    con = store.connect(db, read_only=True)
-    try:
-        text = kpi_text(con, period=args.period, unit=args.unit, by=args.by, kpis=args.kpi,
-                        today=date.fromisoformat(args.today) if args.today else None,
-                        user=accounts.current_user(), format=args.format)
-    except KpiRequestError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    finally:
-        con.close()
-    sys.stdout.write(text)
-    return 0
+    return print_kpis(store.connect(db, read_only=True), args)
 
 
 def _through_server(server, args) -> int:
@@ -72,14 +58,9 @@ def _through_server(server, args) -> int:
 
     params = {"period": args.period, "unit": args.unit, "by": args.by, "kpi": args.kpi, "today": args.today,
               "format": args.format}
-    try:
-        status, _, body = remote.request(server, "GET", "/api/v1/kpi", params=params, timeout=300)
-    except remote.RemoteError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    if status != 200:
-        print(remote.answer(status, body), file=sys.stderr)
-        return 2
+    body = remote.call(server, "GET", "/api/v1/kpi", params=params, timeout=300)
+    if isinstance(body, int):
+        return body
     sys.stdout.write(body.decode("utf-8"))
     return 0
 

@@ -169,24 +169,11 @@ def open_lake(folder: str | os.PathLike, engine: str = "duckdb", master: str | N
 def cli(args) -> int:
     """`python -m kpi --lake DIR …`: what the store's CLI prints (kpi.output.kpi_text), from
     the lake. Exit 0, or 2 with a Vietnamese message on standard error."""
-    from datetime import date
-
-    from kpi.output import KpiRequestError, kpi_text
-    from store import accounts
+    from kpi.output import print_kpis
 
     try:
         con = open_lake(args.lake, args.engine, args.spark_master)
     except LakeError as exc:
         print(exc, file=sys.stderr)
         return 2
-    try:
-        text = kpi_text(con, period=args.period, unit=args.unit, by=args.by, kpis=args.kpi,
-                        today=date.fromisoformat(args.today) if args.today else None,
-                        user=accounts.current_user(), format=args.format)
-    except KpiRequestError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    finally:
-        con.close()
-    sys.stdout.write(text)
-    return 0
+    return print_kpis(con, args)

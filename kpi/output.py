@@ -72,6 +72,24 @@ def kpi_text(con, *, period: str, unit: str | None = None, by: str | None = None
     return table(rows) + "\n"
 
 
+def print_kpis(con, args) -> int:
+    """`python -m kpi`'s answer from `con` (a store or a lake), printed; closes `con`. Exit 0, or
+    2 with the Vietnamese reason on standard error."""
+    import sys
+
+    try:
+        text = kpi_text(con, period=args.period, unit=args.unit, by=args.by, kpis=args.kpi,
+                        today=date.fromisoformat(args.today) if args.today else None,
+                        user=accounts.current_user(), format=args.format)
+    except KpiRequestError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    sys.stdout.write(text)
+    return 0
+
+
 def show_value(kpi: str, value: float | None) -> str:
     return KPIS[kpi].format(value)
 

@@ -19,10 +19,7 @@ from ui import auth, data, widgets
 from ui.text import md
 
 widgets.page_style()
-user = auth.current()
-if user is None or user.role != "admin":
-    st.error("Chỉ quản trị viên được vào trang này.")
-    st.stop()
+user = auth.require_admin()
 st.title("Thư và nhắc hạn")
 cur = data.cursor()
 visible = accounts.visible_units(cur, user)

@@ -70,14 +70,9 @@ def _through_server(server, args) -> int:
     fields = {"dry_run": "true" if args.dry_run else "false", "now": args.now}
     if args.command == "send":
         fields |= {"unit": args.unit, "period": args.period, "to": args.to}
-    try:
-        status, _, body = remote.request(server, "POST", f"/api/v1/mail/{args.command}", fields=fields, timeout=600)
-    except remote.RemoteError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    if status != 200:
-        print(remote.answer(status, body), file=sys.stderr)
-        return 2
+    body = remote.call(server, "POST", f"/api/v1/mail/{args.command}", fields=fields, timeout=600)
+    if isinstance(body, int):
+        return body
     answer = json.loads(body)
     print(answer["text"])
     return answer["code"]

@@ -208,14 +208,10 @@ def main(argv: list[str] | None = None) -> int:
 def _create_through_server(server, db: Path, out: Path) -> int:
     from store import remote
 
-    try:
-        status, _, body = remote.request(server, "POST", "/api/v1/backups", fields={"out": str(out.resolve())})
-    except remote.RemoteError as exc:
-        print(f"LỖI  {exc}", file=sys.stderr)
-        return 1
-    if status != 200:
-        print(f"LỖI  {remote.answer(status, body)}", file=sys.stderr)
-        return 1
+    body = remote.call(server, "POST", "/api/v1/backups", fields={"out": str(out.resolve())}, failure=1,
+                       prefix="LỖI  ")
+    if isinstance(body, int):
+        return body
     print(f"Đã sao lưu «{db}» vào «{out}»: {_summary(json.loads(body))}.")
     return 0
 

@@ -244,15 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     if server is not None:  # the dashboard holds the store: its server exports
         import json
 
-        try:
-            status, _, body = remote.request(server, "POST", "/api/v1/lake/export",
-                                             fields={"out": str(args.out.resolve())})
-        except remote.RemoteError as exc:
-            print(f"LỖI  {exc}", file=sys.stderr)
-            return 1
-        if status != 200:
-            print(f"LỖI  {remote.answer(status, body)}", file=sys.stderr)
-            return 1
+        body = remote.call(server, "POST", "/api/v1/lake/export", fields={"out": str(args.out.resolve())},
+                           failure=1, prefix="LỖI  ")
+        if isinstance(body, int):
+            return body
         counts = json.loads(body)
     else:
         con = store.connect(args.db, read_only=True)

@@ -149,6 +149,22 @@ def _multipart(fields: dict, files: list[Path]):
     return stream(), length, f"multipart/form-data; boundary={boundary}"
 
 
+def call(server: Server, method: str, path: str, *, failure: int = 2, prefix: str = "", **kwargs) -> bytes | int:
+    """One API call made for a CLI: the answer's body, or, when the server cannot be reached or
+    refuses, the Vietnamese reason printed on standard error and the CLI's exit code `failure`."""
+    import sys
+
+    try:
+        status, _, body = request(server, method, path, **kwargs)
+    except RemoteError as exc:
+        print(f"{prefix}{exc}", file=sys.stderr)
+        return failure
+    if status >= 400:
+        print(f"{prefix}{answer(status, body)}", file=sys.stderr)
+        return failure
+    return body
+
+
 def answer(status: int, body: bytes) -> str:
     """The text of an answer; a refusal's Vietnamese message (FastAPI's `detail`)."""
     text = body.decode("utf-8", errors="replace")

@@ -38,6 +38,16 @@ def current() -> accounts.User | None:
     return accounts.session_user(data.cursor(), token)
 
 
+def require_admin() -> accounts.User:
+    """The logged-in admin; anyone else sees a Vietnamese refusal and the page stops (the
+    admin pages: Quản trị, Kết nối và tự động, Thư và nhắc hạn)."""
+    user = current()
+    if user is None or user.role != "admin":
+        st.error("Chỉ quản trị viên được vào trang này.")
+        st.stop()
+    return user
+
+
 def _cookie() -> str | None:
     try:
         return st.context.cookies.get(web_session.COOKIE)
