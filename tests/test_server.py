@@ -53,6 +53,8 @@ START_SECONDS = 120
 class Server:
     """`python -m service` on a free port of 127.0.0.1, its log in the test's folder."""
 
+    running: list[Server] = []  # killed after each test if a failed assertion left one up
+
     def __init__(self, db: Path, folder: Path, **env: str):
         self.db, self.port = db, free_port()
         self.log = (folder / f"server-{self.port}.log").open("w")
@@ -61,6 +63,7 @@ class Server:
              "--server.address", "127.0.0.1"],
             cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
             env=os.environ | {"KPI_DB": str(db), "KPI_TODAY": TODAY, **env})
+        Server.running.append(self)
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, "the server exited"
@@ -89,6 +92,16 @@ class Server:
         self.proc.kill()
         self.proc.wait(timeout=60)
         self.log.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_server_left():
+    yield
+    while Server.running:
+        server = Server.running.pop()
+        if server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait(timeout=60)
 
 
 @pytest.fixture
