@@ -18,7 +18,7 @@ from store import cli
 def parser() -> argparse.ArgumentParser:
     p = cli.parser("python -m kpi", "Tính chỉ tiêu KPI chuyển đổi số.")
     p.add_argument("--period", required=True, metavar="KỲ", help="2025-09, 2025-Q3, 2025 hoặc 2025-07-01..2025-09-30")
-    p.add_argument("--db", default=None, metavar="TỆP", help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
+    cli.add_db(p)
     p.add_argument("--unit", default=None, metavar="MÃ", help="Mã tỉnh hoặc xã (mặc định: tỉnh có nhiều dữ liệu nhất)")
     p.add_argument("--by", default=None, choices=("commune",), help="commune: từng xã/phường của tỉnh")
     p.add_argument("--kpi", action="append", metavar="MÃ_KPI", help="Chỉ tính KPI này (mã KPI, lặp lại được)")

@@ -24,7 +24,7 @@ KINDS = ("dossiers", "template", "catalogue", "archive", "tasks")
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m loaders", "Nạp tệp dữ liệu vào kho KPI.")
     parser.add_argument("files", nargs="+", type=Path, metavar="TỆP", help="Tệp CSV hoặc Excel (.xlsx) cần nạp")
-    parser.add_argument("--db", default=None, metavar="TỆP_KHO", help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
+    cli.add_db(parser)
     parser.add_argument("--province", default=None, metavar="MÃ", help="Mã tỉnh/thành phố để đối chiếu tên đơn vị")
     parser.add_argument("--kind", default=None, choices=KINDS, help="Loại tệp (mặc định: tự nhận biết)")
     parser.add_argument("--period", default=None, metavar="KỲ", help="Kỳ báo cáo cho biểu mẫu không ghi kỳ (vd. 2025-10)")

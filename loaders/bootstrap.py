@@ -83,9 +83,9 @@ def build(path: Path, scale: float = 1.0, today: date | None = None, out=print) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m loaders.bootstrap", "Tạo kho dữ liệu mẫu (lần chạy đầu của make run).")
-    parser.add_argument("--db", default=None, help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
+    cli.add_db(parser)
     parser.add_argument("--rebuild", action="store_true", help="Xóa kho hiện có và tạo lại từ dữ liệu mẫu")
-    parser.add_argument("--scale", type=float, default=1.0, help="Hệ số số lượng hồ sơ mẫu (mặc định 1)")
+    parser.add_argument("--scale", type=float, default=1.0, metavar="HỆ_SỐ", help="Hệ số số lượng hồ sơ mẫu (mặc định 1)")
     args = parser.parse_args(argv)
     path = store.db_path(args.db)
     if has_data(path) and not args.rebuild:

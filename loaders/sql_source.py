@@ -463,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     pull_cmd.add_argument("--user", default=None, metavar="TÊN", help="Người kéo (ghi vào lịch sử)")
     status_cmd = sub.add_parser("status", help="Các nguồn SQL và mốc đã kéo")
     for cmd in (pull_cmd, status_cmd):
-        cmd.add_argument("--db", default=None, metavar="TỆP_KHO", help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
+        cli.add_db(cmd)
         cmd.add_argument("--format", default="text", choices=("text", "json"), help="Định dạng kết quả (mặc định: text)")
     args = parser.parse_args(argv)
 

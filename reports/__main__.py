@@ -20,7 +20,7 @@ from store.paths import db_path
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m reports", "Gửi báo cáo định kỳ và thư nhắc hạn qua máy chủ thư đã cấu hình.")
-    parser.add_argument("--db", default=None, metavar="TỆP", help="Tệp kho dữ liệu (mặc định: $KPI_DB, rồi data/kpi.duckdb)")
+    cli.add_db(parser)
     commands = parser.add_subparsers(dest="command", required=True, title="Lệnh", metavar="LỆNH")
     p_send = commands.add_parser("send", help="Gửi báo cáo của một đơn vị cho một kỳ ngay bây giờ",
                                  description="Gửi báo cáo (Excel và PDF) của một đơn vị cho một kỳ.")

@@ -47,3 +47,11 @@ def parser(prog: str, description: str, **kwargs) -> argparse.ArgumentParser:
     argparse._ = _vi
     argparse.ngettext = _vi_plural
     return argparse.ArgumentParser(prog=prog, description=description, **kwargs)
+
+
+DB_HELP = "Tệp kho dữ liệu DuckDB (mặc định $KPI_DB, rồi data/kpi.duckdb)"
+
+
+def add_db(parser: argparse.ArgumentParser, help: str = DB_HELP) -> None:
+    """The `--db` option every CLI has, said the same way in each."""
+    parser.add_argument("--db", default=None, metavar="TỆP_KHO", help=help)

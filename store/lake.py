@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("python -m store.lake", "Xuất kho KPI ra thư mục Parquet (kho dữ liệu quốc gia).")
     sub = parser.add_subparsers(dest="command", required=True, title="Lệnh", metavar="LỆNH")
     exp = sub.add_parser("export", help="Xuất kho ra Parquet phân vùng tỉnh/năm/tháng (chỉ ghi lại phân vùng đã đổi)")
-    exp.add_argument("--db", default=None, metavar="TỆP", help="Tệp DuckDB (mặc định $KPI_DB hoặc data/kpi.duckdb)")
+    cli.add_db(exp)
     exp.add_argument("--out", required=True, type=Path, metavar="THƯ_MỤC",
                      help="Thư mục Parquet (mới, hoặc đã xuất trước đó, hoặc đã gộp nhiều tỉnh)")
     args = parser.parse_args(argv)

@@ -30,6 +30,7 @@ def test_help_is_vietnamese(module):
     assert result.returncode == 0
     assert "Cách dùng:" in result.stdout and "Hiện hướng dẫn này rồi thoát" in result.stdout
     assert not ENGLISH.search(result.stdout), ENGLISH.search(result.stdout)
+    assert not re.search(r"--[a-z-]+ (?!URL\b)[A-Z]{2,}\b", result.stdout), result.stdout  # English metavars (DB)
 
 
 @pytest.mark.parametrize("args", [["kpi"], ["kpi", "--period"], ["kpi", "--period", "2025-09", "--format", "xml"],
