@@ -17,7 +17,7 @@ from pathlib import Path
 from store import cli
 
 # The file kinds (loaders/sources.py KINDS), listed here so that `--help` and a load through
-# the server need not import the loaders; tests/test_server_cli.py checks they agree.
+# the server need not import the loaders; tests/test_cli_text.py checks they agree.
 KINDS = ("dossiers", "template", "catalogue", "archive", "tasks")
 
 

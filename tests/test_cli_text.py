@@ -68,3 +68,12 @@ def test_the_table_has_a_header_and_cuts_names_only_between_words():
             assert shown.endswith("…") and KPIS[kpi].label.startswith(shown[:-1])
             assert KPIS[kpi].label[len(shown) - 1] == " "        # cut where a word ends
     assert all("≥ " in line for line in lines[1:])
+
+
+def test_the_loaders_cli_lists_the_registrys_kinds():
+    """python -m loaders names the kinds without importing the registry (fast --help and loads
+    through the server): its list must stay the registry's."""
+    from loaders.__main__ import KINDS
+    from loaders.sources import KINDS as REGISTRY
+
+    assert KINDS == REGISTRY
