@@ -79,7 +79,6 @@ def _through_server(server, args) -> tuple[list[dict], bool]:
 
 
 def _load_here(args) -> tuple[list[dict], bool] | int:
-    import duckdb
 
     from loaders import sources
     from loaders.files import LoadError
@@ -87,8 +86,8 @@ def _load_here(args) -> tuple[list[dict], bool] | int:
 
     try:
         con = store.connect(args.db)
-    except duckdb.Error as exc:  # held by the running dashboard (DuckDB allows one writing process)
-        message = _cannot_open(store.db_path(args.db), exc)
+    except store.StoreUnavailable as exc:  # e.g. held by another process (DuckDB allows one writer)
+        message = str(exc)
         print(_visible(f"LỖI  {message}"), file=sys.stderr)
         if args.format == "json":
             print(_json(json.dumps({"error": message}, ensure_ascii=False)))
@@ -120,16 +119,5 @@ def _json(text: str) -> str:
     return _JSON_UNESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def _cannot_open(path: Path, exc: Exception) -> str:
-    text = str(exc)
-    if "lock" not in text.lower():
-        return f"Không mở được kho dữ liệu «{path}»: {text}"
-    pid = re.search(r"PID (\d+)", text)
-    return (f"Kho dữ liệu «{path}» đang được một tiến trình khác sử dụng"
-            f"{f' (PID {pid.group(1)})' if pid else ''}, thường là ứng dụng bảng điều khiển đang chạy; "
-            "DuckDB chỉ cho một tiến trình ghi. Hãy tải tệp lên qua trang «Tải dữ liệu lên» của ứng dụng, "
-            "hoặc dừng ứng dụng rồi chạy lại lệnh. Kho dữ liệu không thay đổi.")
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -543,4 +543,4 @@ def _status_through_server(server, args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))

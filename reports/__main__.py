@@ -79,4 +79,4 @@ def _through_server(server, args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -121,10 +121,7 @@ def _open(db: Path) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(db))
     except duckdb.Error as exc:
-        if "lock" in str(exc).lower():
-            raise BackupError(f"Kho dữ liệu «{db}» đang được một tiến trình khác sử dụng (ứng dụng bảng điều khiển "
-                              "hoặc một lệnh nạp dữ liệu): hãy dừng tiến trình đó rồi chạy lại.") from None
-        raise BackupError(f"Không mở được kho dữ liệu «{db}»: {exc}") from None
+        raise BackupError(store.cannot_open_text(db, exc)) from None
 
 
 def restore(source: str | os.PathLike, db: str | os.PathLike, force: bool = False) -> dict:
@@ -223,4 +220,4 @@ def _summary(manifest: dict) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))

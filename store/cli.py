@@ -5,6 +5,8 @@ every CLI of the project (standard library only: `--help` imports nothing else).
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 
 VI = {
     "usage: ": "Cách dùng: ",
@@ -55,3 +57,15 @@ DB_HELP = "Tệp kho dữ liệu DuckDB (mặc định $KPI_DB, rồi data/kpi.d
 def add_db(parser: argparse.ArgumentParser, help: str = DB_HELP) -> None:
     """The `--db` option every CLI has, said the same way in each."""
     parser.add_argument("--db", default=None, metavar="TỆP_KHO", help=help)
+
+
+def run(main: Callable[[], int]) -> int:
+    """Run a CLI's `main`: a store that cannot be opened (locked, not a store, outdated) is
+    its Vietnamese message on standard error and exit 2, never a traceback."""
+    from store.errors import StoreUnavailable
+
+    try:
+        return main()
+    except StoreUnavailable as exc:
+        print(f"LỖI  {exc}", file=sys.stderr)
+        return 2

@@ -56,3 +56,23 @@ def test_kpi_cli_bad_period_and_table_format(tmp_path, fixtures):
     assert "Tỷ lệ hồ sơ xử lý hoàn toàn trực tuyến" in table.stdout and "66,7% (2/3)" in table.stdout
     csv_out = run("kpi", "--db", db, "--period", "2025-Q3", "--unit", "16969", "--format", "csv")
     assert csv_out.stdout.splitlines()[0] == "unit_code,unit_name,period,kpi,value,numerator,denominator,target,status"
+
+
+def test_a_store_that_cannot_be_opened_is_a_vietnamese_message_in_every_cli(tmp_path):
+    """Fixed defect: `python -m kpi --db` on a file that is not a store (or a directory, or an
+    outdated store) ended in a Python traceback with DuckDB's English text."""
+    not_a_store = tmp_path / "khong-phai-kho.duckdb"
+    not_a_store.write_text("hello", encoding="utf-8")
+    folder = tmp_path / "thu-muc.duckdb"
+    folder.mkdir()
+    for target, reason in ((not_a_store, "không phải là kho dữ liệu DuckDB"), (folder, "là một thư mục")):
+        commands = [("kpi", "--db", str(target), "--period", "2025-Q3"),
+                    ("store.lake", "export", "--db", str(target), "--out", str(tmp_path / "lake")),
+                    ("reports", "--db", str(target), "reminders", "--dry-run"),
+                    ("loaders.sql_source", "status", "--db", str(target)),
+                    ("loaders", str(tmp_path / "x.csv"), "--db", str(target))]
+        for command in commands:
+            result = run(*command)
+            assert result.returncode in (1, 2), (command, result.stderr)
+            assert "Traceback" not in result.stderr and "Error" not in result.stderr, (command, result.stderr)
+            assert reason in result.stderr and target.name in result.stderr, (command, result.stderr)

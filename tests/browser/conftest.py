@@ -91,20 +91,29 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-def wait_text(driver, text: str, timeout: float = 30) -> None:
-    from selenium.webdriver.common.by import By
+def wait(driver, timeout: float, poll_frequency: float = 0.5):
+    """WebDriverWait that retries a condition which read an element Streamlit re-rendered
+    meanwhile (StaleElementReferenceException): a rerun replaces the DOM nodes under a poll
+    at any moment, and that is not a failure of the condition (seen in CI, once)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout).until(lambda d: text in d.find_element(By.TAG_NAME, "body").text)
+    return WebDriverWait(driver, timeout, poll_frequency=poll_frequency,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+
+
+def wait_text(driver, text: str, timeout: float = 30) -> None:
+    from selenium.webdriver.common.by import By
+
+    wait(driver, timeout).until(lambda d: text in d.find_element(By.TAG_NAME, "body").text)
 
 
 def wait_idle(driver, timeout: float = 30) -> None:
     """Until Streamlit has finished running the script (no 'Running...' status widget)."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     time.sleep(0.5)
-    WebDriverWait(driver, timeout).until(
+    wait(driver, timeout).until(
         lambda d: not d.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'))
 
 
@@ -119,16 +128,15 @@ def log_in(driver, url: str, username: str, password: str) -> None:
     """Open the app and log in afresh through the form (waits for the form to be rendered).
     An earlier test's login cookie is dropped first: the server would keep that user."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(url)
     driver.delete_all_cookies()
     driver.get(url)
-    WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, 'input[type="password"]'))
+    wait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, 'input[type="password"]'))
     wait_idle(driver)
     driver.find_elements(By.CSS_SELECTOR, 'input[type="text"], input:not([type])')[0].send_keys(username)
     driver.find_element(By.CSS_SELECTOR, 'input[type="password"]').send_keys(password)
-    WebDriverWait(driver, 30).until(
+    wait(driver, 30).until(
         lambda d: [b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Đăng nhập"])
     next(b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Đăng nhập").click()
     wait_text(driver, "Đăng nhập: ", timeout=60)

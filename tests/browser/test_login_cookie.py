@@ -8,9 +8,8 @@ import time
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
-from .conftest import log_in, screenshot, wait_idle, wait_text
+from .conftest import log_in, screenshot, wait, wait_idle, wait_text
 from .test_officer_flow import click_button, prepare_db  # noqa: F401 - prepare_db: the server fixture's store
 
 pytestmark = pytest.mark.browser
@@ -19,7 +18,7 @@ SERVER_ENV = {"KPI_SESSION_HOURS": str(SESSION_SECONDS / 3600)}
 
 
 def login_form_shown(driver, timeout: float = 60) -> None:
-    WebDriverWait(driver, timeout).until(lambda d: d.find_elements(By.CSS_SELECTOR, 'input[type="password"]'))
+    wait(driver, timeout).until(lambda d: d.find_elements(By.CSS_SELECTOR, 'input[type="password"]'))
 
 
 def session_cookie(driver) -> dict | None:
@@ -29,7 +28,7 @@ def session_cookie(driver) -> dict | None:
 def test_reload_keeps_the_login_logout_and_expiry_end_it(server, browser):
     url = server["url"] + "/?tinh=40&ky=2025-09"
     log_in(browser, url, "canbo.nghiatho", "mat-khau-canbo")
-    WebDriverWait(browser, 30).until(lambda d: session_cookie(d))
+    wait(browser, 30).until(lambda d: session_cookie(d))
     cookie = session_cookie(browser)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert browser.execute_script("return document.cookie").find("kpi_session") == -1  # no script can read it
@@ -51,7 +50,7 @@ def test_reload_keeps_the_login_logout_and_expiry_end_it(server, browser):
     screenshot(browser, "login_2_after_logout_and_reload")
 
     log_in(browser, url, "canbo.nghiatho", "mat-khau-canbo")
-    WebDriverWait(browser, 30).until(lambda d: session_cookie(d))
+    wait(browser, 30).until(lambda d: session_cookie(d))
     started = time.monotonic()
     browser.refresh()
     wait_text(browser, "Đăng nhập: ", timeout=60)

@@ -13,13 +13,12 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
 
 from loaders.dossiers import load_dossier_file
 from store import accounts
 from store import db as store
 
-from .conftest import ROOT, _require, log_in, screenshot, wait_idle, wait_text
+from .conftest import ROOT, _require, log_in, screenshot, wait, wait_idle, wait_text
 from .test_officer_flow import click_button, open_page, upload
 
 pytestmark = pytest.mark.browser
@@ -59,12 +58,15 @@ def toggle(driver, label: str = "Trình chiếu") -> None:
 
 
 def card_text(driver, label: str) -> str:
-    cards = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".kpi-card") if e.text.startswith(label)]
+    """Read in one script, so a rerun between finding a card and reading it cannot go stale."""
+    cards = driver.execute_script(
+        "return [...document.querySelectorAll('.kpi-card')].map(e => e.innerText)")
+    cards = [text for text in cards if text.startswith(label)]
     return cards[0] if cards else ""
 
 
 def title(driver) -> str:
-    return driver.find_element(By.TAG_NAME, "h1").text
+    return driver.execute_script("const h = document.querySelector('h1'); return h ? h.innerText : ''")
 
 
 def choose(driver, label: str, option: str) -> None:
@@ -75,7 +77,7 @@ def choose(driver, label: str, option: str) -> None:
     field = box.find_element(By.TAG_NAME, "input")
     field.click()
     field.send_keys(option)
-    WebDriverWait(driver, 10).until(lambda d: [o for o in d.find_elements(By.CSS_SELECTOR, '[role="option"]')
+    wait(driver, 10).until(lambda d: [o for o in d.find_elements(By.CSS_SELECTOR, '[role="option"]')
                                                if option in o.text])
     next(o for o in driver.find_elements(By.CSS_SELECTOR, '[role="option"]') if option in o.text).click()
 
@@ -91,7 +93,7 @@ def test_presentation_in_one_click(server, browser):
         "return parseFloat(getComputedStyle(document.querySelector('.kpi-value')).fontSize)")
 
     toggle(browser)  # one click: on
-    WebDriverWait(browser, 30).until(lambda d: not sidebar_shown(d))
+    wait(browser, 30).until(lambda d: not sidebar_shown(d))
     wait_idle(browser)
     assert params(browser).get("trinh_chieu") == "1"
     assert not [e for e in browser.find_elements(By.CSS_SELECTOR, 'header[data-testid="stHeader"]') if e.is_displayed()]
@@ -101,7 +103,7 @@ def test_presentation_in_one_click(server, browser):
     screenshot(browser, "meeting_presentation_on_1366")
 
     toggle(browser)  # one click: off
-    WebDriverWait(browser, 30).until(sidebar_shown)
+    wait(browser, 30).until(sidebar_shown)
     wait_idle(browser)
     assert "trinh_chieu" not in params(browser)
     screenshot(browser, "meeting_presentation_off_1366")
@@ -146,7 +148,7 @@ def test_auto_refresh_shows_a_new_upload(server, browser, tmp_path):
     finally:
         officer.quit()
     uploaded = time.monotonic()
-    WebDriverWait(browser, 40, poll_frequency=0.5).until(lambda d: "4 / 5" in card_text(d, label))
+    wait(browser, 40, poll_frequency=0.5).until(lambda d: "4 / 5" in card_text(d, label))
     print(f"wall screen showed the upload {time.monotonic() - uploaded:.1f} s after it was loaded (refresh 10 s)")
     assert params(browser).get("trinh_chieu") == "1"
     screenshot(browser, "meeting_auto_refresh_after_upload")
@@ -160,7 +162,7 @@ def test_click_to_drill_and_back(server, browser):
     wait_idle(browser)
     start = params(browser)
     # The ranking's bars (plotly draws one path per bar); the top one is the weakest commune.
-    bars = WebDriverWait(browser, 30).until(
+    bars = wait(browser, 30).until(
         lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .barlayer .point path"))
     names = browser.execute_script(
         "return document.querySelector('.js-plotly-plot').data[0].y")
@@ -183,30 +185,30 @@ def test_click_to_drill_and_back(server, browser):
     assert "Chưa có dữ liệu" in browser.find_element(By.TAG_NAME, "body").text
 
     choose(browser, "Lĩnh vực", "Hộ tịch")
-    WebDriverWait(browser, 30).until(lambda d: params(d).get("linh_vuc") == "Hộ tịch")
+    wait(browser, 30).until(lambda d: params(d).get("linh_vuc") == "Hộ tịch")
     wait_idle(browser)
     field = params(browser)
     choose(browser, "Thủ tục hành chính", "Đăng ký khai sinh")
-    WebDriverWait(browser, 30).until(lambda d: params(d).get("tthc") == "1.001193")
+    wait(browser, 30).until(lambda d: params(d).get("tthc") == "1.001193")
     wait_idle(browser)
     procedure = params(browser)
     assert procedure["linh_vuc"] == "Hộ tịch"
     # Breadcrumb back to the commune: field and procedure go in one step.
     crumb = next(b for b in browser.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Xã Nghĩa Thọ")
     crumb.click()
-    WebDriverWait(browser, 30).until(lambda d: "tthc" not in params(d) and "linh_vuc" not in params(d))
+    wait(browser, 30).until(lambda d: "tthc" not in params(d) and "linh_vuc" not in params(d))
     wait_idle(browser)
 
     # Back walks the same views in reverse, each exactly as it was (before: a view with the
     # procedure kept and the field dropped, which had never been shown).
     for expected in (procedure, field, commune):
         browser.back()
-        WebDriverWait(browser, 30).until(lambda d, e=expected: params(d) == e)
+        wait(browser, 30).until(lambda d, e=expected: params(d) == e)
         wait_idle(browser)
         assert params(browser) == expected
         assert "Phân tích chi tiết — Xã Nghĩa Thọ" in title(browser)
     browser.back()
-    WebDriverWait(browser, 30).until(lambda d: "Tổng quan chuyển đổi số" in title(d))
+    wait(browser, 30).until(lambda d: "Tổng quan chuyển đổi số" in title(d))
     wait_idle(browser)
     assert "Tỉnh Nghệ An" in title(browser)
     assert params(browser).get("don_vi", "40") == "40" and params(browser)["ky"] == start["ky"]
@@ -218,15 +220,15 @@ def test_rotation_through_pages_and_units(server, browser):
     browser.get(server["url"] + "/?tinh=40&ky=2025-10&trinh_chieu=1&lam_moi=10&xoay=trang")
     wait_text(browser, "Tổng quan chuyển đổi số — Tỉnh Nghệ An")
     started = time.monotonic()
-    WebDriverWait(browser, 45, poll_frequency=0.5).until(lambda d: "Bản đồ — Tỉnh Nghệ An" in title(d))
+    wait(browser, 45, poll_frequency=0.5).until(lambda d: "Bản đồ — Tỉnh Nghệ An" in title(d))
     print(f"rotation to the map after {time.monotonic() - started:.1f} s (interval 10 s)")
     assert params(browser).get("trinh_chieu") == "1" and params(browser).get("xoay") == "trang"
     assert not sidebar_shown(browser)
-    WebDriverWait(browser, 45, poll_frequency=0.5).until(lambda d: "Nhiệm vụ và thời hạn" in title(d))
+    wait(browser, 45, poll_frequency=0.5).until(lambda d: "Nhiệm vụ và thời hạn" in title(d))
 
     browser.get(server["url"] + "/?tinh=40&ky=2025-10&trinh_chieu=1&lam_moi=10&xoay=don_vi")
     wait_text(browser, "Tổng quan chuyển đổi số — Tỉnh Nghệ An")
-    WebDriverWait(browser, 45, poll_frequency=0.5).until(lambda d: "Tổng quan chuyển đổi số — Xã" in title(d))
+    wait(browser, 45, poll_frequency=0.5).until(lambda d: "Tổng quan chuyển đổi số — Xã" in title(d))
     assert params(browser)["don_vi"] != "40" and params(browser).get("xoay") == "don_vi"
 
 
@@ -240,7 +242,7 @@ def test_map_pick_drills_and_back_returns(server, browser):
     wait_idle(browser)
     assert params(browser)["don_vi"] == "16969" and "to_mau" not in params(browser)
     browser.back()
-    WebDriverWait(browser, 30).until(lambda d: "Bản đồ — Tỉnh Nghệ An" in title(d))
+    wait(browser, 30).until(lambda d: "Bản đồ — Tỉnh Nghệ An" in title(d))
     wait_idle(browser)
     assert params(browser) == before, (params(browser), before)
 
@@ -249,9 +251,9 @@ def test_copy_link(server, browser):
     fresh_login(browser, server["url"] + "/?tinh=40&ky=2025-09&don_vi=16969", "quantri", "mat-khau-quantri")
     wait_text(browser, "Tổng quan chuyển đổi số — Xã Nghĩa Thọ")
     wait_idle(browser)
-    button = WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "button.copy-link"))[0]
+    button = wait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "button.copy-link"))[0]
     button.click()
-    WebDriverWait(browser, 10).until(lambda d: "Đã sao chép" in d.find_element(By.TAG_NAME, "body").text)
+    wait(browser, 10).until(lambda d: "Đã sao chép" in d.find_element(By.TAG_NAME, "body").text)
     copied = browser.execute_script("return window.__copiedLink")
     assert copied == browser.current_url and "don_vi=16969" in copied
     body = browser.find_element(By.TAG_NAME, "body")

@@ -11,11 +11,10 @@ from datetime import date
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from loaders import bootstrap
 
-from .conftest import screenshot, wait_idle, wait_text
+from .conftest import screenshot, wait, wait_idle, wait_text
 from .test_meeting_flow import fresh_login, sidebar_shown, toggle
 
 pytestmark = pytest.mark.browser
@@ -67,7 +66,7 @@ def set_size(driver, width: int, height: int, mobile: bool = False) -> None:
 
 
 def open_link(driver, link: str) -> None:
-    WebDriverWait(driver, 30).until(lambda d: [
+    wait(driver, 30).until(lambda d: [
         a for a in d.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a') if link in a.text])
     nav = [a for a in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a') if link in a.text]
     nav[0].click()
@@ -105,7 +104,7 @@ def test_every_page_in_both_modes_at_meeting_sizes(server, browser):
             assert card_overlaps(browser) == [], (width, link, "normal")
 
             toggle(browser)
-            WebDriverWait(browser, 30).until(lambda d: not sidebar_shown(d))
+            wait(browser, 30).until(lambda d: not sidebar_shown(d))
             wait_idle(browser, timeout=60)
             assert not [e for e in browser.find_elements(By.CSS_SELECTOR, 'header[data-testid="stHeader"]')
                         if e.is_displayed()], link
@@ -113,7 +112,7 @@ def test_every_page_in_both_modes_at_meeting_sizes(server, browser):
             screenshot(browser, f"meeting_{width}_{index}_{stem}_trinh_chieu")
             assert card_overlaps(browser) == [], (width, link, "presentation")
             toggle(browser)
-            WebDriverWait(browser, 30).until(sidebar_shown)
+            wait(browser, 30).until(sidebar_shown)
             wait_idle(browser, timeout=60)
 
 
@@ -124,7 +123,7 @@ def test_overview_on_a_phone(server, browser):
     wait_idle(browser, timeout=60)
     set_size(browser, 390, 844, mobile=True)
     # The sidebar closes itself on a narrow screen: it does not lie over the page.
-    WebDriverWait(browser, 20).until(lambda d: not sidebar_shown(d) or d.find_element(
+    wait(browser, 20).until(lambda d: not sidebar_shown(d) or d.find_element(
         By.CSS_SELECTOR, '[data-testid="stSidebar"]').rect["x"] + d.find_element(
         By.CSS_SELECTOR, '[data-testid="stSidebar"]').rect["width"] <= 1)
     wait_idle(browser)

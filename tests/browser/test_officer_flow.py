@@ -13,7 +13,7 @@ from loaders.dossiers import load_dossier_file
 from store import accounts
 from store import db as store
 
-from .conftest import log_in, screenshot, wait_idle, wait_text
+from .conftest import log_in, screenshot, wait, wait_idle, wait_text
 
 pytestmark = pytest.mark.browser
 FIXTURES = store.ROOT / "tests" / "fixtures"
@@ -42,9 +42,7 @@ def click_button(driver, label: str, index: int = -1) -> None:
 
 
 def upload(driver, path) -> None:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, 'input[type="file"]'))
+    wait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, 'input[type="file"]'))
     driver.find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(path))
 
 

@@ -8,11 +8,10 @@ from datetime import date
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from loaders import bootstrap
 
-from .conftest import log_in, screenshot, wait_idle, wait_text
+from .conftest import log_in, screenshot, wait, wait_idle, wait_text
 
 pytestmark = pytest.mark.browser
 TODAY = "2026-11-24"
@@ -34,7 +33,7 @@ def prepare_db(path):
 def test_every_page_renders(server, browser):
     log_in(browser, server["url"] + "/?tinh=40&ky=2026-10", "admin", "quantri-demo")
     for index, (link, expected) in enumerate(PAGES, start=1):
-        WebDriverWait(browser, 30).until(lambda d, link=link: [
+        wait(browser, 30).until(lambda d, link=link: [
             a for a in d.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a') if link in a.text])
         nav = [a for a in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a') if link in a.text]
         nav[0].click()

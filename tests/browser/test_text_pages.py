@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from loaders.dossiers import load_dossier_file
 from store import accounts
 from store import db as store
 
-from .conftest import log_in, screenshot, wait_idle, wait_text
+from .conftest import log_in, screenshot, wait, wait_idle, wait_text
 from .test_officer_flow import at_width, open_page, uploader_texts
 
 pytestmark = pytest.mark.browser
@@ -46,7 +45,7 @@ def test_pages_in_vietnamese_at_1366(server, browser):
     try:
         open_page(browser, "Bản đồ")
         wait_text(browser, "Bản đồ — Tỉnh Nghệ An", timeout=60)
-        WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".legendtext"))
+        wait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".legendtext"))
         wait_idle(browser)
         legends = {e.text for e in browser.find_elements(By.CSS_SELECTOR, ".legendtext")}
         assert legends == {"Chưa có dữ liệu"}
@@ -57,7 +56,7 @@ def test_pages_in_vietnamese_at_1366(server, browser):
         open_page(browser, "Tải dữ liệu lên")
         wait_text(browser, "Lịch sử tải lên", timeout=60)
         wait_idle(browser)
-        WebDriverWait(browser, 30).until(
+        wait(browser, 30).until(
             lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="stFileUploaderDropzoneInstructions"] span'))
         screenshot(browser, "text_upload_1366")
         assert uploader_texts(browser) == ("Chọn tệp", "Tối đa 200 MB mỗi tệp • CSV, XLSX, TXT")
