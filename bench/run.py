@@ -15,7 +15,9 @@ peak memory is its own (ru_maxrss of that child, from os.wait4):
   pandas  read_csv(dtype=str) (read_excel (openpyxl) for xlsx) + pd.to_datetime(format=...)
           of the three date columns
   kpi     kpi.engine.compute(con, 2026-Q1, "40", by="commune"): first (cold) run in a fresh
-          process, then the median of 5 warm runs; once from the monthly facts, once from rows
+          process, then the median of 5 warm runs; once from the monthly facts, once from rows;
+          kpi_scan: from the facts, but the overdue count scanning every dossier (as before the
+          store kept its overdue candidates apart), the baseline of kpi_facts
   reload  the same file loaded again into the loaded store (every dossier replaced)
   pages   overview and drill-down render time (streamlit AppTest, logged in), cold then warm
 The load average is recorded with each figure: other jobs share the machine.
@@ -133,10 +135,14 @@ def step_pandas(csv: Path, db: Path) -> dict:
     return {"seconds": done - started, "rows": len(frame)}
 
 
-def _kpi(db: Path, use_facts: bool) -> dict:
+def _kpi(db: Path, use_facts: bool, overdue_from_rows: bool = False) -> dict:
+    from kpi import engine
     from kpi.engine import compute
     from kpi.periods import parse
     from store import db as store
+
+    if overdue_from_rows:  # the baseline: the overdue count scans every dossier, as before 07/12/2026
+        engine.OVERDUE_CANDIDATES = "dossiers"
 
     con = store.connect(db, read_only=True)
     period = parse(PERIOD)
@@ -158,6 +164,10 @@ def step_kpi_facts(csv: Path, db: Path) -> dict:
 
 def step_kpi_rows(csv: Path, db: Path) -> dict:
     return _kpi(db, False)
+
+
+def step_kpi_scan(csv: Path, db: Path) -> dict:
+    return _kpi(db, True, overdue_from_rows=True)
 
 
 def step_pages(csv: Path, db: Path) -> dict:
@@ -197,7 +207,7 @@ def step_pages(csv: Path, db: Path) -> dict:
 
 STEPS = {
     "ours": step_ours, "floor": step_floor, "pandas": step_pandas,
-    "kpi_facts": step_kpi_facts, "kpi_rows": step_kpi_rows, "reload": step_reload,
+    "kpi_facts": step_kpi_facts, "kpi_rows": step_kpi_rows, "kpi_scan": step_kpi_scan, "reload": step_reload,
     "pages": step_pages,
 }
 
@@ -297,8 +307,9 @@ def report(results: list[dict]) -> str:
     lines += ["", f"## KPI query: every commune of province {PROVINCE}, {PERIOD} (ms; median of {WARM_RUNS} warm runs, "
               "first run in a fresh process)", "",
               "| rows | facts warm | facts cold | rows warm | rows cold | rows/facts (warm) | facts warm CPU "
-              "| facts cold CPU | rows warm CPU | rows cold CPU | values | received |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| facts cold CPU | rows warm CPU | rows cold CPU | values | received | overdue by scan: warm / CPU "
+              "| scan/facts (warm) |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     bench_only = [r for r in results if r.get("shape", "bench") == "bench"]
     for r in bench_only:
         f, w = r.get("kpi_facts"), r.get("kpi_rows")
@@ -308,7 +319,8 @@ def report(results: list[dict]) -> str:
         lines.append(f"| {r['rows']:,} | {_fmt(ms[0], '', 0)} | {_fmt(ms[1], '', 0)} | {_fmt(ms[2], '', 0)} "
                      f"| {_fmt(ms[3], '', 0)} | {_ratio(ms[2], ms[0])} | "
                      + " | ".join(_fmt(x, "", 0) for x in cpu)
-                     + f" | {_s(f, 'values') or '–'} | {_fmt(_s(f, 'received'), '', 0)} |")
+                     + f" | {_s(f, 'values') or '–'} | {_fmt(_s(f, 'received'), '', 0)} | "
+                     + _scan_cells(r.get("kpi_scan"), ms[0]) + " |")
     lines += ["", "## Page render (AppTest, logged in, province 40, 2026-Q1; s; first run cold, then warm)", "",
               "| rows | overview cold | overview warm | drill-down cold | drill-down warm | CPU s (same order) |",
               "|---:|---:|---:|---:|---:|---|"]
@@ -328,6 +340,13 @@ def report(results: list[dict]) -> str:
             cells += [_ratio(_s(b.get(k)), _s(a.get(k))) for k in ("reload", "kpi_facts", "kpi_rows")]
             lines.append(f"| {label(a['rows'])}→{label(b['rows'])} ({b['rows'] / a['rows']:.0f}×) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _scan_cells(scan: dict | None, facts_ms: float | None) -> str:
+    if _s(scan) is None:
+        return "– | –"
+    warm, warm_cpu = _s(scan) * 1000, _s(scan, "warm_cpu_seconds") * 1000
+    return f"{_fmt(warm, '', 0)} / {_fmt(warm_cpu, '', 0)} | {_ratio(warm, facts_ms)}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,13 @@ import polars as pl
 from kpi.definitions import KPIS, KpiDef
 from kpi.periods import Period
 from kpi.targets import load_targets, pick, status
-from store.components import FINISHED_COMPONENTS, OVERDUE_OPEN_SQL, OVERDUE_OPEN_WHERE, RECEIVED_COMPONENTS
+from store.components import (
+    FINISHED_COMPONENTS,
+    OVERDUE_CANDIDATES,
+    OVERDUE_OPEN_SQL,
+    OVERDUE_OPEN_WHERE,
+    RECEIVED_COMPONENTS,
+)
 from store.db import query_pl
 
 DIMENSIONS = ("unit_code", "field", "procedure_code")
@@ -115,12 +121,14 @@ def overdue_open(con, q: Query) -> pl.DataFrame:
 
     The conditions sit in WHERE, so DuckDB filters while it scans and aggregates only the
     few overdue rows (a FILTER clause made it aggregate every dossier of the province: 4x
-    slower at 20M rows); which values have a dossier by the as-of day comes from the
+    slower at 20M rows), over the store's overdue candidates (store.components: the few
+    dossiers ever open past their due date); which values have a dossier by the as-of day comes from the
     monthly facts for the whole months before it and from the rows of its own month. A
     channel filter is not in the facts: that case reads the rows for both."""
     dim = q.dimension
     where, params = _where(q, None)
     asof = params["asof"] = q.period.as_of(q.today)
+    rows = OVERDUE_CANDIDATES if q.use_facts else "dossiers"
     if (q.filters or {}).get("channel"):
         return query_pl(
             con, f"""SELECT {dim}, {OVERDUE_OPEN_SQL} AS overdue_open FROM dossiers
@@ -139,7 +147,7 @@ def overdue_open(con, q: Query) -> pl.DataFrame:
         con,
         f"""SELECT p.{dim}, coalesce(o.n, 0)::BIGINT AS overdue_open
             FROM ({seen}) p
-            LEFT JOIN (SELECT {dim}, count(*) AS n FROM dossiers WHERE {where} AND {OVERDUE_OPEN_WHERE}
+            LEFT JOIN (SELECT {dim}, count(*) AS n FROM {rows} WHERE {where} AND {OVERDUE_OPEN_WHERE}
                        GROUP BY {dim}) o ON p.{dim} IS NOT DISTINCT FROM o.{dim}""",
         params,
     )

@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from store import lake as store_lake
-from store.components import SPARK, Dialect
+from store.components import OVERDUE_CANDIDATES, SPARK, Dialect, overdue_candidates_select
 
 ENGINES = ("duckdb", "spark")
 
@@ -117,6 +117,8 @@ class SparkLake:
         self.dialect = dialect
         for table in store_lake.LAKE_TABLES:
             self._register(table)
+        # Derived from dossiers, not exported: a view, as store.lake.open_store has it.
+        self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {OVERDUE_CANDIDATES} AS {overdue_candidates_select()}")
 
     def _register(self, table: str) -> None:
         columns = store_lake.schema(table)
@@ -150,7 +152,7 @@ class SparkLake:
 
     def close(self) -> None:
         """The session stays (other lakes, the caller's); only this lake's views go."""
-        for table in store_lake.LAKE_TABLES:
+        for table in (*store_lake.LAKE_TABLES, OVERDUE_CANDIDATES):
             self.spark.catalog.dropTempView(table)
 
 

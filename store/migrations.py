@@ -147,13 +147,16 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def rebuild_facts(con) -> None:
-    """Make the fact tables again from the component declarations and recompute every
-    (unit, month) cell from `dossiers` (a store of an earlier release, or components changed)."""
+    """Make the fact tables and the overdue candidates again from the component declarations
+    and recompute every (unit, month) cell from `dossiers` (a store of an earlier release, or
+    components changed)."""
     from store.facts import refresh_facts
 
     for table in components.FACT_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {table}")
         con.execute(components.fact_table_sql(table))
+    con.execute(f"DROP TABLE IF EXISTS {components.OVERDUE_CANDIDATES}")
+    con.execute(components.overdue_candidates_table_sql())
     refresh_facts(con, everything=True)
     fingerprint = components.fingerprint()
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [FINGERPRINT_KEY, fingerprint])

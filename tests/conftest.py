@@ -36,8 +36,8 @@ def artifacts() -> Path:
 def db_state(con) -> dict:
     """A fingerprint of everything a load may write, to prove a rejection changed nothing."""
     state = {}
-    for table in ("dossiers", "dossier_history", "fact_received", "fact_finished", "batches", "rejected_rows",
-                  "batch_units", "procedures"):
+    for table in ("dossiers", "dossier_history", "fact_received", "fact_finished", "overdue_candidates", "batches",
+                  "rejected_rows", "batch_units", "procedures"):
         rows = sorted(map(repr, con.execute(f"SELECT * FROM {table}").fetchall()))
         state[table] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest())
     return state
