@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas  # noqa: F401
 import streamlit as st
 
+from service import addresses
 from ui import auth, present, reminders
 
 # "auto": the sidebar starts open on a wide screen and closed on a phone, where it would cover
@@ -18,28 +19,39 @@ from ui import auth, present, reminders
 st.set_page_config(page_title="KPI Chuyển đổi số", page_icon="📊", layout="wide",
                    initial_sidebar_state="auto")
 
-PAGES = [
-    st.Page("pages/overview.py", title="Tổng quan", icon=":material/dashboard:", default=True, url_path="tong-quan"),
-    st.Page("pages/map.py", title="Bản đồ", icon=":material/map:", url_path="ban-do"),
-    st.Page("pages/drilldown.py", title="Phân tích chi tiết", icon=":material/query_stats:", url_path="chi-tiet"),
-    st.Page("pages/tasks.py", title="Nhiệm vụ và thời hạn", icon=":material/event:", url_path="nhiem-vu"),
-    st.Page("pages/reports.py", title="Báo cáo", icon=":material/description:", url_path="bao-cao"),
-    st.Page("pages/upload.py", title="Tải dữ liệu lên", icon=":material/upload_file:", url_path="tai-len"),
-]
-ADMIN_PAGE = st.Page("pages/admin.py", title="Quản trị", icon=":material/admin_panel_settings:", url_path="quan-tri")
-CONNECTIONS_PAGE = st.Page("pages/connections.py", title="Kết nối và tự động", icon=":material/hub:",
-                           url_path="ket-noi")
+
+def pages_for(user) -> list:
+    """Every page, each registered for everyone so that its address is always known (a viewer
+    opening an admin's link gets the page's Vietnamese refusal, not Streamlit's English "Page
+    not found"); the pages a role may not use are hidden from its menu and refuse by
+    themselves (ui/auth.require_admin, the upload page's role check)."""
+    admin = user is not None and user.role == "admin"
+    writer = user is not None and user.role in ("officer", "admin")
+
+    def page(script, title, icon, url_path, shown=True, **kwargs):
+        return st.Page(script, title=title, icon=icon, url_path=url_path,
+                       visibility="visible" if shown else "hidden", **kwargs)
+
+    return [
+        page("pages/overview.py", "Tổng quan", ":material/dashboard:", addresses.OVERVIEW, default=True),
+        page("pages/map.py", "Bản đồ", ":material/map:", addresses.MAP),
+        page("pages/drilldown.py", "Phân tích chi tiết", ":material/query_stats:", addresses.DRILLDOWN),
+        page("pages/tasks.py", "Nhiệm vụ và thời hạn", ":material/event:", addresses.TASKS),
+        page("pages/reports.py", "Báo cáo", ":material/description:", addresses.REPORTS),
+        page("pages/upload.py", "Tải dữ liệu lên", ":material/upload_file:", addresses.UPLOAD, writer),
+        page("pages/admin.py", "Quản trị", ":material/admin_panel_settings:", addresses.ADMIN, admin),
+        page("pages/connections.py", "Kết nối và tự động", ":material/hub:", addresses.CONNECTIONS, admin),
+        page("pages/mail.py", "Thư và nhắc hạn", ":material/mail:", addresses.MAIL, admin),
+    ]
+
 
 user = auth.current()
 if user is None:
     # Register the pages (hidden) so a shared deep link survives the login, then ask for it.
-    st.navigation([*PAGES, ADMIN_PAGE, CONNECTIONS_PAGE], position="hidden")
+    st.navigation(pages_for(None), position="hidden")
     auth.login_screen()
     st.stop()
-pages = [p for p in PAGES if user.role in ("officer", "admin") or p.title != "Tải dữ liệu lên"]
-if user.role == "admin":
-    pages += [ADMIN_PAGE, CONNECTIONS_PAGE]
-    pages.append(st.Page("pages/mail.py", title="Thư và nhắc hạn", icon=":material/mail:", url_path="thu-nhac-han"))
+pages = pages_for(user)
 auth.sidebar_account(user)
 reminders.show(user)
 current = st.navigation(pages, position="sidebar")

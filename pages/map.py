@@ -24,11 +24,12 @@ from kpi.map_view import (
     hover_data,
     target_of,
 )
+from service import addresses
 from ui import data, links, state, widgets
 from ui.text import md
 
 FEATURE_KEY = "properties.code"
-DRILL_PATH = "chi-tiet"
+DRILL_PATH = addresses.DRILLDOWN
 # plotly.js fetches a world topojson from its CDN for every geo map, even with the base map
 # hidden; offline that fetch fails and nothing is drawn. An empty topology, inlined as a
 # data: URL (the file name plotly appends lands in the #fragment), stands in for it.

@@ -9,6 +9,7 @@ import streamlit as st
 from kpi import format as fmt
 from kpi import overview
 from kpi.definitions import KPIS, STATUS_COLORS, STATUS_LABELS
+from service import addresses
 from ui import data, links, state, widgets
 from ui.text import html_text
 
@@ -19,7 +20,7 @@ CARD_KPIS = ["full_online_rate", "online_submission_rate", "e_result_rate", "on_
 CARD_KPIS += [k for k, d in KPIS.items() if d.source == "dossier" and k not in CARD_KPIS]
 RANK_KPI = "full_online_rate"
 TREND_KPIS = ["full_online_rate", "online_submission_rate", "e_result_rate", "on_time_rate"]
-DRILL_PATH = "chi-tiet"
+DRILL_PATH = addresses.DRILLDOWN
 RANK_CHART = "overview_ranking"
 
 widgets.page_style()

@@ -94,7 +94,11 @@ def _load(kind, path, name, manual, period, user, bar):
 
 
 account = auth.current()
-user = account.username if account else None
+if account is None or account.role not in ("officer", "admin"):  # hidden from the menu; a typed link ends here
+    role = accounts.ROLES.get(account.role, account.role) if account else ""
+    st.error(f"Tài khoản vai trò «{role}» không được tải dữ liệu lên: chỉ cán bộ một cửa và quản trị viên.")
+    st.stop()
+user = account.username
 if account and account.role == "officer" and sel.unit != account.unit_code:
     st.warning("Cán bộ một cửa chỉ tải dữ liệu lên cho xã/phường của mình.")
 uploads = widgets.file_uploader("Chọn tệp (CSV hoặc Excel .xlsx), có thể chọn nhiều tệp", ["csv", "xlsx", "txt"],

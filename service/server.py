@@ -25,10 +25,12 @@ import sys
 from pathlib import Path
 
 import streamlit as st
+from starlette.middleware import Middleware
 from starlette.routing import Mount
 
 from kpi.periods import today
 from service import web_session
+from service.addresses import PageAddresses
 from service.api import ApiSettings, create_api
 from service.inbox import Inbox
 from service.scheduler import Scheduler
@@ -120,7 +122,9 @@ def build(db: Path) -> st.App:
         finally:
             runtime.stop()
 
-    return st.App(APP, routes=[Mount("/api", app=create_api(settings)), *web_session.ROUTES], lifespan=lifespan)
+    base = config.get_option("server.baseUrlPath") or ""
+    return st.App(APP, routes=[Mount("/api", app=create_api(settings)), *web_session.ROUTES], lifespan=lifespan,
+                  middleware=[Middleware(PageAddresses, base=base)])
 
 
 def _options(argv: list[str]) -> dict:

@@ -16,7 +16,9 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-PAGE_PATHS = ("tong-quan", "ban-do", "chi-tiet", "nhiem-vu", "bao-cao", "tai-len", "quan-tri", "ket-noi", "thu-nhac-han")
+from service import addresses
+
+PAGE_PATHS = addresses.PAGE_PATHS
 
 
 def address(url_path: str, params: dict[str, str]) -> str:

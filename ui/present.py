@@ -19,13 +19,14 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from service import addresses
 from ui import data, state
 
 PARAM, REFRESH, ROTATE = "trinh_chieu", "lam_moi", "xoay"
 REFRESH_CHOICES = (0, 30, 60, 120, 300, 600)   # seconds; 0: no automatic refresh
 DEFAULT_REFRESH = 60
 ROTATE_LABELS = {"": "Không xoay vòng", "trang": "Lần lượt các trang", "don_vi": "Lần lượt tỉnh và các xã/phường"}
-ROTATION_PAGES = ("tong-quan", "ban-do", "nhiem-vu")   # the meeting pages, in this order
+ROTATION_PAGES = (addresses.OVERVIEW, addresses.MAP, addresses.TASKS)   # the meeting pages, in this order
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ def _require(binary: str) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, request):
-    """Start `streamlit run app.py` on a store prepared by the test module's `prepare_db(path)`."""
+    """Start `python -m service` (what `make run` starts) on a store prepared by the test module's
+    `prepare_db(path)`."""
     folder = tmp_path_factory.mktemp("browser")
     db = folder / "kpi.duckdb"
     request.module.prepare_db(db)

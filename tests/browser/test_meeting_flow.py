@@ -258,3 +258,18 @@ def test_copy_link(server, browser):
     assert copied == browser.current_url and "don_vi=16969" in copied
     body = browser.find_element(By.TAG_NAME, "body")
     body.send_keys(Keys.ESCAPE)
+
+
+def test_the_overviews_own_address_and_an_unknown_one_open_the_overview(server, browser):
+    """Fixed defect: /tong-quan typed by hand (or an old link to a page that is gone) showed
+    Streamlit's English "Page not found" dialog; the server now sends it to / with its query."""
+    fresh_login(browser, server["url"] + "/?tinh=40&ky=2025-10", "quantri", "mat-khau-quantri")
+    for path in ("/tong-quan", "/trang-khong-co"):
+        browser.get(server["url"] + path + "?tinh=40&ky=2025-10")
+        wait(browser, 30).until(lambda d: "Tổng quan chuyển đổi số — Tỉnh Nghệ An" in title(d))
+        wait_idle(browser)
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert "Page not found" not in body and "not found" not in body.lower()
+        assert urlparse(browser.current_url).path == "/"
+        assert {k: params(browser).get(k) for k in ("tinh", "ky")} == {"tinh": "40", "ky": "2025-10"}
+    screenshot(browser, "address_unknown_to_overview")

@@ -95,3 +95,20 @@ def test_officer_cannot_take_over_or_see_another_commune(server, browser):
     body = driver.find_element(By.TAG_NAME, "body").text
     assert "chỉ được xem số liệu của các xã/phường" in body   # no national map for a commune officer
     assert "Xã Vân Tụ" not in body and "Toàn tỉnh:" not in body
+
+
+def test_an_admin_link_opened_by_an_officer_is_refused_in_words(server, browser):
+    """Fixed defect: an officer opening a link to an admin page (/quan-tri, /ket-noi,
+    /thu-nhac-han) got Streamlit's English "Page not found" dialog; every page is now known to
+    every session, hidden from the menus of the roles that may not use it, and refuses them."""
+    driver = browser
+    log_in(driver, server["url"] + "/?tinh=40", "canbo.nghiatho", "mat-khau-canbo")
+    menu = driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebarNav"]').text
+    assert "Tải dữ liệu lên" in menu and "Quản trị" not in menu and "Thư và nhắc hạn" not in menu
+    for path in ("/quan-tri", "/ket-noi", "/thu-nhac-han"):
+        driver.get(server["url"] + path + "?tinh=40")
+        wait_text(driver, "Chỉ quản trị viên được vào trang này.", timeout=60)
+        wait_idle(driver)
+        body = driver.find_element(By.TAG_NAME, "body").text
+        assert "not found" not in body.lower() and "Page" not in body
+    screenshot(driver, "safety_5_admin_link_refused")

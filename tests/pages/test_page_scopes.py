@@ -187,3 +187,4 @@ def test_targets_shown_as_percent_and_saved_unchanged(golden_db):
     finally:
         con.close()
     assert after == before
+

@@ -98,20 +98,22 @@ def test_officer_page_is_limited_to_own_commune(golden_db, monkeypatch):
     assert counts(golden_db) == 10
 
 
-def test_leader_has_no_upload_page(golden_db):
+def test_leader_is_refused_on_the_upload_page(golden_db):
+    """The upload page is hidden from a leader's menu but known at its address (an officer's
+    shared link must not meet Streamlit's English "Page not found"): it refuses before
+    offering a file picker."""
     from .conftest import app as make_app
 
     con = store.connect(golden_db)
     accounts.create_user(con, "lanhdao", "lanhdao-123", "leader", "40")
     token = accounts.authenticate(con, "lanhdao", "lanhdao-123")
     con.close()
-    at = make_app(token=token, tinh="40")
+    at = make_app("upload", token=token, tinh="40")
     at.run()
     assert not at.exception
-    import pytest
-
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page(str(ROOT / "pages" / "upload.py"))  # not registered for a leader
+    assert [e.value for e in at.error] == ["Tài khoản vai trò «Lãnh đạo» không được tải dữ liệu lên: "
+                                           "chỉ cán bộ một cửa và quản trị viên."]
+    assert not at.get("file_uploader")
 
 
 def _uploaded_copies(folder):
