@@ -16,7 +16,6 @@ DuckDB.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import secrets
@@ -109,6 +108,8 @@ def request(server: Server, method: str, path: str, *, params: dict | None = Non
     if fields is not None or files:
         body, length, content_type = _multipart(fields or {}, files or [])
         headers |= {"Content-Type": content_type, "Content-Length": str(length)}
+    import http.client  # here, not at the top: a CLI with no server to call skips its ~20 ms
+
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
         conn.request(method, target, body=body, headers=headers)
