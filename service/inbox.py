@@ -34,14 +34,6 @@ DONE_FOLDERS = ("processed", "rejected")
 INBOX_ACCOUNT = "hop-thu"
 
 
-def _account(con, code: str) -> accounts.User | None:
-    rows = con.execute("SELECT level FROM units WHERE code = ?", [code]).fetchall()
-    if not rows:
-        return None
-    role = "admin" if rows[0][0] == "province" else "officer"
-    return accounts.User(INBOX_ACCOUNT, "Hộp thư tự động", role, code)
-
-
 class Inbox:
     def __init__(self, db: Path, root: Path, today: Callable[[], date] = date.today):
         self.db, self.root, self.today = db, root, today
@@ -92,7 +84,7 @@ class Inbox:
         run_id = jobs.start_run(con, "inbox", f"{code}/{path.name}")
         digest = file_hash(path)
         earlier = jobs.inbox_seen(con, digest)
-        account = _account(con, code)
+        account = accounts.unit_account(con, INBOX_ACCOUNT, "Hộp thư tự động", code)
         summary: dict = {"file": path.name, "unit": code}
         if earlier and earlier["status"] == "ok":
             outcome, text = "processed", (

@@ -336,6 +336,16 @@ def _unit(con, code: str) -> tuple[str, str] | None:
     return rows[0] if rows else None
 
 
+def unit_account(con, username: str, full_name: str, code: str) -> User | None:
+    """A system account that writes exactly the unit `code` under the one permission rule: a
+    province's admin for a province, a commune's officer for a commune (None: no such unit).
+    The inbox loads a unit's folder as it (service/inbox.py)."""
+    unit = _unit(con, code)
+    if unit is None:
+        return None
+    return User(username, full_name, "admin" if unit[0] == "province" else "officer", code)
+
+
 def visible_units(con, user: User | None) -> set[str] | None:
     """THE scope rule: the codes of every unit `user` may see figures of, or None for all
     (a national admin, or no user: a system job such as the CLI). A scope code (the user's
