@@ -304,8 +304,11 @@ def send_pending(con, now: datetime, ids: list[int] | None = None) -> Summary:
     rows = store.query_pl(con, f"SELECT * FROM mail_outbox WHERE {where} ORDER BY id", params).to_dicts()
     if not rows:
         return summary
-    settings, secret = mail.load_settings(con), mail.password(con)
-    smtp, server_error, cache = None, None, {}
+    settings, smtp, server_error, cache = mail.load_settings(con), None, None, {}
+    try:
+        secret = mail.password(con)
+    except mail.MailError as exc:  # stored but not readable here: every row records why
+        secret, server_error = None, exc
     try:
         for row in rows:
             if not _claim(con, row["id"], now):

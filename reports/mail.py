@@ -4,8 +4,9 @@ Vietnamese text of what went wrong.
 Settings live in the store's `meta` (keys `mail.host`, `mail.port`, `mail.security`
 = starttls | ssl | none, `mail.username`, `mail.sender`), set by a national admin on the page
 «Thư và nhắc hạn». The password comes from the environment variable KPI_SMTP_PASSWORD when
-it is set, else from `meta` `mail.password` (set on that page); it is never logged, never put
-in an error text and never shown back (`Settings` does not carry it).
+it is set, else from `meta` `mail.password` (set on that page, sealed with the key file beside
+the store: store/sealed.py, so a backup holds no usable password); it is never logged, never
+put in an error text and never shown back (`Settings` does not carry it).
 
 The standard library's smtplib and email packages do the protocol and MIME work (STARTTLS,
 implicit TLS, AUTH, UTF-8 headers, attachments); nothing here re-implements them.
@@ -24,6 +25,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 
 from store import db as store
+from store import sealed
 
 PASSWORD_ENV = "KPI_SMTP_PASSWORD"
 SECURITY = {"starttls": "STARTTLS (cổng 587)", "ssl": "SSL/TLS (cổng 465)", "none": "Không mã hóa (chỉ mạng nội bộ)"}
@@ -95,22 +97,34 @@ def save_settings(con, settings: Settings, password: str | None = None) -> None:
                            ("sender", settings.sender.strip())):
             store.set_meta(con, f"mail.{key}", value)
         if password:
-            store.set_meta(con, "mail.password", password)
+            store.set_meta(con, "mail.password", sealed.seal(con, password))
 
 
 def password(con) -> str | None:
-    """KPI_SMTP_PASSWORD, else the one set on the admin page, else None (no login)."""
+    """KPI_SMTP_PASSWORD, else the one set on the admin page, else None (no login). Raises
+    MailError (whole_server) when the stored one cannot be unsealed here."""
     if os.environ.get(PASSWORD_ENV):
         return os.environ[PASSWORD_ENV]
     rows = con.execute("SELECT value FROM meta WHERE key = 'mail.password'").fetchall()
-    return rows[0][0] if rows and rows[0][0] else None
+    value = rows[0][0] if rows and rows[0][0] else None
+    if value is None or not sealed.is_sealed(value):
+        return value  # none, or stored before sealing (migration 0008 seals it on the next write open)
+    try:
+        return sealed.unseal(con, value)
+    except sealed.Unreadable as exc:
+        raise MailError(f"Mật khẩu máy chủ thư đã lưu không đọc được: {exc}. Hãy nhập lại mật khẩu trên trang "
+                        "«Thư và nhắc hạn».", whole_server=True) from None
 
 
 def password_source(con) -> str:
     """Where the password comes from, for the page (never the password itself)."""
     if os.environ.get(PASSWORD_ENV):
         return f"biến môi trường {PASSWORD_ENV}"
-    return "đã lưu trên trang quản trị" if password(con) else "chưa đặt (gửi không đăng nhập)"
+    try:
+        stored = password(con)
+    except MailError:
+        return "đã lưu nhưng không đọc được trên máy này (thiếu tệp khóa của kho): hãy nhập lại"
+    return "đã lưu trên trang quản trị (đã mã hóa)" if stored else "chưa đặt (gửi không đăng nhập)"
 
 
 def compose(settings: Settings, to: str, subject: str, body: str,

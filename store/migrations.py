@@ -98,6 +98,16 @@ def _mail(con) -> None:
             active BOOLEAN NOT NULL)""")
 
 
+def _seal_mail_password(con) -> None:
+    """The SMTP password saved before it was sealed is sealed with the store's key file
+    (store/sealed.py): from now on a backup of the store holds no usable password."""
+    from store import sealed
+
+    rows = con.execute("SELECT value FROM meta WHERE key = 'mail.password'").fetchall()
+    if rows and rows[0][0] and not sealed.is_sealed(rows[0][0]):
+        con.execute("UPDATE meta SET value = ? WHERE key = 'mail.password'", [sealed.seal(con, rows[0][0])])
+
+
 # THE list, in the order they apply. Names are what the `migrations` table records.
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("0001_base_schema", _base_schema),
@@ -107,6 +117,7 @@ MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("0005_service", _service),
     ("0006_user_email", _user_email),
     ("0007_mail", _mail),
+    ("0008_seal_mail_password", _seal_mail_password),
 ]
 
 

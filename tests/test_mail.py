@@ -385,7 +385,7 @@ def test_the_password_is_never_shown_or_logged(db, smtp_server, monkeypatch):
     configure(con, port)
     settings = mail.load_settings(con)
     assert SMTP_PASSWORD not in repr(settings)
-    assert mail.password_source(con) == "đã lưu trên trang quản trị"
+    assert mail.password_source(con) == "đã lưu trên trang quản trị (đã mã hóa)"
     monkeypatch.setenv(mail.PASSWORD_ENV, "tu-bien-moi-truong")
     assert mail.password(con) == "tu-bien-moi-truong" and mail.password_source(con) == "biến môi trường KPI_SMTP_PASSWORD"
     delivery.send_test(con, "quantri@tinh.vn", NOW)
@@ -470,3 +470,59 @@ def test_the_servers_scheduler_sends_what_is_due(db, smtp_server):
     reports = [m for m in inbox.messages if m.get_content_maintype() == "multipart"]
     assert len(reports) == 1 and reports[0]["To"] == "lanhdao@tinh.vn", [m["Subject"] for m in inbox.messages]
     assert len(attachments(reports[0])) == 2
+
+
+def test_the_stored_password_is_sealed_and_a_backup_holds_no_usable_copy(db, smtp_server, tmp_path):
+    """Fixed defect: the SMTP password set on the page sat in `meta` in clear, so every backup
+    (Parquet files of every table) carried it. It is now sealed with a key file beside the
+    store: the store and its backups hold no readable copy; a store restored on another
+    machine without the key says so, and mail waits with that reason instead of failing
+    silently or raising."""
+    from store import backup, sealed
+
+    con, path = db
+    inbox, port = smtp_server()
+    configure(con, port)
+    stored = con.execute("SELECT value FROM meta WHERE key = 'mail.password'").fetchall()[0][0]
+    assert stored.startswith(sealed.PREFIX) and SMTP_PASSWORD not in stored
+    key = sealed.key_path(path)
+    assert key.exists() and key.stat().st_mode & 0o077 == 0  # the key: owner only
+    assert mail.password(con) == SMTP_PASSWORD
+    assert delivery.send_test(con, "quantri@tinh.vn", NOW).sent == 1  # logs in with it
+
+    saved = tmp_path / "sao-luu"
+    backup.create(con, saved)
+    for file in saved.rglob("*"):
+        if file.is_file():
+            assert SMTP_PASSWORD.encode() not in file.read_bytes(), file.name
+
+    # The backup restored on a machine without this store's key file.
+    elsewhere = tmp_path / "may-khac" / "kpi.duckdb"
+    backup.restore(saved, elsewhere)
+    other = store.connect(elsewhere)
+    try:
+        assert mail.password_source(other) == "đã lưu nhưng không đọc được trên máy này (thiếu tệp khóa của kho): hãy nhập lại"
+        summary = delivery.send_test(other, "quantri@tinh.vn", NOW.replace(minute=5))
+        assert summary.sent == 0 and summary.errors[0].startswith("Mật khẩu máy chủ thư đã lưu không đọc được")
+        mail.save_settings(other, mail.load_settings(other), SMTP_PASSWORD)  # entered again
+        assert mail.password(other) == SMTP_PASSWORD
+    finally:
+        other.close()
+
+
+def test_a_password_stored_in_clear_by_an_earlier_release_is_sealed_on_upgrade(db):
+    from store import migrations, sealed
+
+    con, path = db
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('mail.password', 'mat-khau-cu')")
+    con.execute("DELETE FROM migrations WHERE name = '0008_seal_mail_password'")
+    assert mail.password(con) == "mat-khau-cu"  # still usable before the upgrade
+    con.close()
+    again = store.connect(path)
+    try:
+        assert "0008_seal_mail_password" in migrations.applied(again)
+        value = again.execute("SELECT value FROM meta WHERE key = 'mail.password'").fetchall()[0][0]
+        assert sealed.is_sealed(value) and "mat-khau-cu" not in value
+        assert mail.password(again) == "mat-khau-cu"
+    finally:
+        again.close()
