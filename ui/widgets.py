@@ -148,12 +148,17 @@ _UPLOADER_CSS = """<style>
   content: "Chọn tệp"; font-size: .875rem;}
 [data-testid="stFileUploaderDropzoneInstructions"] span {font-size: 0;}
 [data-testid="stFileUploaderDropzoneInstructions"] span::after {content: "%s"; font-size: .875rem;}
+[data-testid="stFileUploaderDropzone"] > input + div:not(:has(button)) * {font-size: 0;}
+[data-testid="stFileUploaderDropzone"] > input + div:not(:has(button)) > *::after {
+  content: "Thả tệp vào đây"; font-size: 1rem;}
 </style>"""
 
 
 def file_uploader(label: str, types: list[str], *, accept_multiple_files: bool = False, key: str | None = None):
     """st.file_uploader with its own texts in Vietnamese ("Chọn tệp"; "Tối đa 200 MB mỗi tệp
-    • CSV, XLSX"): the size is the server's `server.maxUploadSize`, the types `types`."""
+    • CSV, XLSX"; "Thả tệp vào đây" over the box while a file is dragged onto it, which
+    Streamlit draws with no test id: the element after the hidden input that holds no
+    button): the size is the server's `server.maxUploadSize`, the types `types`."""
     size = f"{fmt.number(st.get_option('server.maxUploadSize'))} MB"
     limits = f"Tối đa {size} mỗi tệp • {', '.join(t.upper() for t in types)}"
     st.html(_UPLOADER_CSS % re.sub(r'["\\<>]', "", limits))

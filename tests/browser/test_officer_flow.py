@@ -59,6 +59,32 @@ def uploader_texts(driver) -> tuple[str, str]:
                 shown(zone.querySelector('[data-testid="stFileUploaderDropzoneInstructions"] span'))];"""))
 
 
+def drag_over_text(driver) -> str:
+    """What the box shows while a file is dragged over it (a real dragenter carrying a file,
+    as the browser sends it): Streamlit's English "Drag and drop files here" is drawn at size 0
+    and the Vietnamese text by ::after. Fails if the overlay never appears."""
+    driver.execute_script("""
+        const zone = document.querySelector('[data-testid="stFileUploaderDropzone"]');
+        const data = new DataTransfer();
+        data.items.add(new File(["Mã hồ sơ"], "ho-so.csv", {type: "text/csv"}));
+        for (const kind of ["dragenter", "dragover"])
+          zone.dispatchEvent(new DragEvent(kind, {dataTransfer: data, bubbles: true, cancelable: true}));""")
+    overlay = "[data-testid=\"stFileUploaderDropzone\"] > input + div:not(:has(button))"
+    wait(driver, 10).until(lambda d: d.execute_script(f"return !!document.querySelector('{overlay}')"))
+    return driver.execute_script(f"""
+        const overlay = document.querySelector('{overlay}');
+        const text = overlay.firstElementChild;
+        const english = [...overlay.querySelectorAll('*')].filter(e => e.childElementCount === 0 && e.textContent)
+          .every(e => getComputedStyle(e).fontSize === '0px');
+        return english ? getComputedStyle(text, '::after').content.replace(/^"|"$/g, '') : overlay.textContent;""")
+
+
+def end_drag(driver) -> None:
+    driver.execute_script("""
+        const zone = document.querySelector('[data-testid="stFileUploaderDropzone"]');
+        zone.dispatchEvent(new DragEvent("dragleave", {dataTransfer: new DataTransfer(), bubbles: true}));""")
+
+
 def at_width(driver, width: int, height: int) -> None:
     driver.set_window_size(width, height)
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
@@ -72,6 +98,9 @@ def test_upload_fix_reupload_undo(server, browser, tmp_path):
     open_page(browser, "Tải dữ liệu lên")
     wait_text(browser, "Tải dữ liệu lên")
     assert uploader_texts(browser) == ("Chọn tệp", "Tối đa 200 MB mỗi tệp • CSV, XLSX, TXT")
+    assert drag_over_text(browser) == "Thả tệp vào đây"
+    screenshot(browser, "upload_0_drag_over")
+    end_drag(browser)
     upload(browser, FIXTURES / "messy.csv")
     wait_text(browser, "Dòng sẽ bị từ chối")
     wait_idle(browser)
