@@ -46,6 +46,15 @@ def percent(value: float | None, digits: int = 1) -> str:
     return format_percent(value, format=pattern, locale=LOCALE)
 
 
+def shorten(text: str, width: int) -> str:
+    """`text` in `width` characters, cut at a word boundary with «…» when it is longer (0:
+    no limit)."""
+    if not width or len(text) <= width:
+        return text
+    cut = text[: width - 1].rsplit(" ", 1)[0].rstrip(" ,;:—-")
+    return cut + "…"
+
+
 def day(value: date | datetime | None) -> str:
     if value is None:
         return ""

@@ -98,19 +98,11 @@ TABLE_COLUMNS = (("Mã", 5, ">"), ("Đơn vị", 28, "<"), ("Kỳ", 10, "<"), ("
                  ("Giá trị", 16, ">"), ("(tử số/mẫu số)", 22, "<"), ("Chỉ tiêu kế hoạch", 24, "<"), ("Đánh giá", 0, "<"))
 
 
-def _fit(text: str, width: int) -> str:
-    """`text` in `width` characters, cut at a word boundary with «…» when it is longer."""
-    if not width or len(text) <= width:
-        return text
-    cut = text[: width - 1].rsplit(" ", 1)[0]
-    return cut + "…"
-
-
 def table(rows) -> str:
     """The table of `python -m kpi`: a header row, then one line per KPI; names are shortened
     at a word, never in the middle of one."""
     def line(cells) -> str:
-        return " ".join(f"{_fit(str(c), w):{a}{w}}" if w else str(c)
+        return " ".join(f"{fmt.shorten(str(c), w):{a}{w}}" if w else str(c)
                         for c, (_, w, a) in zip(cells, TABLE_COLUMNS, strict=True)).rstrip()
 
     lines = [line(name for name, _, _ in TABLE_COLUMNS)]

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from kpi.definitions import KPIS
-from kpi.output import TABLE_COLUMNS, _fit, table
+from kpi.format import shorten
+from kpi.output import TABLE_COLUMNS, table
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIS = ["kpi", "loaders", "loaders.sql_source", "store.backup", "loaders.bootstrap", "reports", "store.lake"]
@@ -62,7 +63,7 @@ def test_the_table_has_a_header_and_cuts_names_only_between_words():
     assert lines[0].split()[:2] == ["Mã", "Đơn"] and "Chỉ tiêu" in lines[0] and "Đánh giá" in lines[0]
     width = dict((name, w) for name, w, _ in TABLE_COLUMNS)["Chỉ tiêu"]
     for kpi in KPIS:
-        shown = _fit(KPIS[kpi].label, width)
+        shown = shorten(KPIS[kpi].label, width)
         assert len(shown) <= width
         if shown != KPIS[kpi].label:
             assert shown.endswith("…") and KPIS[kpi].label.startswith(shown[:-1])

@@ -3,6 +3,9 @@ the drill-down and map tables, the CLI table and the reports."""
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from kpi import format as fmt
 from kpi.definitions import KPIS
 from kpi.output import show_value
@@ -112,3 +115,16 @@ def test_number_and_percent_equal_babels_own_formatting():
             assert number(value, digits) == format_decimal(value, format=pattern, locale="vi_VN"), (value, digits)
             assert percent(value, digits) == format_percent(value, format=pattern + "%", locale="vi_VN"), (value, digits)
     assert (number(1234567.25, 1), percent(0.6666), number(None)) == ("1.234.567,2", "66,7%", "Chưa có dữ liệu")
+
+
+@given(text=st.text(alphabet=st.sampled_from(list("ab cđ,;—ỗ")), max_size=60), width=st.integers(2, 40))
+def test_shorten_cuts_at_a_word_and_keeps_the_limit(text, width):
+    shown = fmt.shorten(text, width)
+    if len(text) <= width:
+        assert shown == text
+    else:
+        assert shown.endswith("…") and len(shown) <= width
+        kept = shown[:-1]
+        assert text.startswith(kept)
+        # The cut falls between words: what was kept ends a word of the original.
+        assert kept == "" or text[len(kept)] in " ,;—" or text[: width - 1].find(" ") == -1

@@ -10,6 +10,7 @@ from datetime import date
 
 import streamlit as st
 
+from kpi import format as fmt
 from reports import reminders
 from store import accounts
 from ui import data
@@ -18,7 +19,8 @@ from ui.text import md
 log = logging.getLogger(__name__)
 SEEN = "nhac_han_da_xem"
 WINDOW = "nhac_han_so_ngay"
-SHOWN = 15  # reminders listed; the rest are counted
+SHOWN = 5     # reminders listed in the sidebar; the rest are counted, and all are on the tasks page
+WHAT_CHARS = 110  # a plan task's text is cut at a word there (Phú Thọ's run to 200 characters and more)
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=256)
@@ -44,7 +46,7 @@ def show(user: accounts.User) -> None:
         for r in found[:SHOWN]:
             color = "red" if r.overdue else "orange" if r.days_left <= 3 else "blue"
             st.markdown(f"**:{color}[{md(r.when_text.capitalize())}]**  \n{md(r.label)} — {md(r.unit_name)}: "
-                        f"{md(r.what)}")
+                        f"{md(fmt.shorten(r.what, WHAT_CHARS))}")
             notes = [r.detail] if r.detail else []
             if r.missing and r.kind != "missing_upload":
                 notes.append(r.missing)
