@@ -103,6 +103,20 @@ def wait(driver, timeout: float, poll_frequency: float = 0.5):
                          ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
 
 
+def retrying(action, attempts: int = 4):
+    """Run `action()` (find elements, then act on them) again when a rerun replaced an element
+    between the finding and the acting: the action had not happened yet, so it is safe."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for attempt in range(attempts):
+        try:
+            return action()
+        except StaleElementReferenceException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
 def wait_text(driver, text: str, timeout: float = 30) -> None:
     from selenium.webdriver.common.by import By
 

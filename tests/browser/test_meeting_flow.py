@@ -18,7 +18,7 @@ from loaders.dossiers import load_dossier_file
 from store import accounts
 from store import db as store
 
-from .conftest import ROOT, _require, log_in, screenshot, wait, wait_idle, wait_text
+from .conftest import ROOT, _require, log_in, retrying, screenshot, wait, wait_idle, wait_text
 from .test_officer_flow import click_button, open_page, upload
 
 pytestmark = pytest.mark.browser
@@ -52,9 +52,12 @@ def sidebar_shown(driver) -> bool:
 
 
 def toggle(driver, label: str = "Trình chiếu") -> None:
-    box = [e for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stCheckbox"]') if label in e.text]
-    assert box, f"no toggle {label!r}"
-    box[0].find_element(By.TAG_NAME, "label").click()
+    def click():
+        box = [e for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stCheckbox"]') if label in e.text]
+        assert box, f"no toggle {label!r}"
+        box[0].find_element(By.TAG_NAME, "label").click()
+
+    retrying(click)
 
 
 def card_text(driver, label: str) -> str:
@@ -71,15 +74,19 @@ def title(driver) -> str:
 
 def choose(driver, label: str, option: str) -> None:
     """Pick `option` in the Streamlit selectbox labelled `label` (type to filter, Enter)."""
-    box = next(e for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSelectbox"]')
-               if e.text.startswith(label))
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
-    field = box.find_element(By.TAG_NAME, "input")
-    field.click()
-    field.send_keys(option)
+    def type_option():
+        box = next(e for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSelectbox"]')
+                   if e.text.startswith(label))
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
+        field = box.find_element(By.TAG_NAME, "input")
+        field.click()
+        field.send_keys(option)
+
+    retrying(type_option)
     wait(driver, 10).until(lambda d: [o for o in d.find_elements(By.CSS_SELECTOR, '[role="option"]')
                                                if option in o.text])
-    next(o for o in driver.find_elements(By.CSS_SELECTOR, '[role="option"]') if option in o.text).click()
+    retrying(lambda: next(o for o in driver.find_elements(By.CSS_SELECTOR, '[role="option"]')
+                          if option in o.text).click())
 
 
 def test_presentation_in_one_click(server, browser):

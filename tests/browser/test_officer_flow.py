@@ -13,7 +13,7 @@ from loaders.dossiers import load_dossier_file
 from store import accounts
 from store import db as store
 
-from .conftest import log_in, screenshot, wait, wait_idle, wait_text
+from .conftest import log_in, retrying, screenshot, wait, wait_idle, wait_text
 
 pytestmark = pytest.mark.browser
 FIXTURES = store.ROOT / "tests" / "fixtures"
@@ -29,16 +29,23 @@ def prepare_db(path):
 
 def open_page(driver, title: str) -> None:
     """Navigate inside the app (as a user would: a reload keeps the login but starts a new session)."""
-    link = [a for a in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a') if title in a.text]
-    link[0].click()
+    def click():
+        link = [a for a in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a') if title in a.text]
+        link[0].click()
+
+    retrying(click)
     wait_idle(driver)
 
 
 def click_button(driver, label: str, index: int = -1) -> None:
-    buttons = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip().splitlines()[-1:] == [label]]
-    assert buttons, f"no button {label!r}"
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", buttons[index])
-    buttons[index].click()
+    def click():
+        buttons = [b for b in driver.find_elements(By.TAG_NAME, "button")
+                   if b.text.strip().splitlines()[-1:] == [label]]
+        assert buttons, f"no button {label!r}"
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", buttons[index])
+        buttons[index].click()
+
+    retrying(click)
 
 
 def upload(driver, path) -> None:
