@@ -47,6 +47,19 @@ def behind_target(rows: list[dict], unit: str, kpi: str, target: float | None) -
     return Behind(behind, len(with_data))
 
 
+def behind_headline(lagging: Behind, target_text: str, what: str, value_text, shown: int = 5) -> tuple[str, bool]:
+    """The overview's banner on a target, as (plain text, all met): how many communes with data
+    are under `target_text` and the lowest ones, or that every one of them meets it (never
+    «0/5 chưa đạt … Thấp nhất: —»). `value_text(value)` formats a commune's value."""
+    if not lagging.behind:
+        return (f"Cả {fmt.number(lagging.with_data)} xã/phường có số liệu đều đạt chỉ tiêu {target_text} {what}.", True)
+    lowest = ", ".join(f"{r['unit_name']} ({value_text(r['value'])})" for r in lagging.behind[:shown])
+    more = f" và {fmt.number(len(lagging.behind) - shown)} xã/phường khác" if len(lagging.behind) > shown else ""
+    return (f"{fmt.number(len(lagging.behind))}/{fmt.number(lagging.with_data)} xã/phường chưa đạt chỉ tiêu "
+            f"{target_text} {what}. "
+            f"Thấp nhất: {lowest}{more}.", False)
+
+
 # --- Cards: change against the previous period, target wording, notes ---------------------------
 
 OPS = {">=": "≥", "<=": "≤", "==": "="}

@@ -65,13 +65,10 @@ communes = [r for r in rows if r["unit_code"] != sel.unit and r["kpi"] == RANK_K
 lagging = (overview.behind_target(rows, sel.unit, RANK_KPI, own.get(RANK_KPI, {}).get("target"))
            if sel.is_province else None)
 if lagging is not None:
-    target = own[RANK_KPI]["target"]
-    worst = html_text(", ".join(f"{r['unit_name']} ({KPIS[RANK_KPI].format(r['value'])})" for r in lagging.behind[:5]))
-    st.markdown(
-        f'<div class="big-alert">{len(lagging.behind)}/{lagging.with_data} xã/phường chưa đạt chỉ tiêu '
-        f'{KPIS[RANK_KPI].format_target(target)} hồ sơ xử lý hoàn toàn trực tuyến. Thấp nhất: {worst or "—"}.</div>',
-        unsafe_allow_html=True,
-    )
+    text, all_met = overview.behind_headline(lagging, KPIS[RANK_KPI].format_target(own[RANK_KPI]["target"]),
+                                             "hồ sơ xử lý hoàn toàn trực tuyến", KPIS[RANK_KPI].format)
+    st.markdown(f'<div class="big-alert{" big-alert-ok" if all_met else ""}">{html_text(text)}</div>',
+                unsafe_allow_html=True)
 
 # --- KPI cards ----------------------------------------------------------------------------
 shown = [k for k in CARD_KPIS if k in own and (own[k]["value"] is not None or KPIS[k].source == "dossier")]

@@ -58,8 +58,8 @@ def test_has_accounts(con):
     assert accounts.has_accounts(con) is True
 
 
-def _row(unit, kpi, value, target=None):
-    return {"unit_code": unit, "kpi": kpi, "value": value, "target": target}
+def _row(unit, kpi, value, target=None, name=None):
+    return {"unit_code": unit, "kpi": kpi, "value": value, "target": target, "unit_name": name or unit}
 
 
 def test_overview_has_data_ignores_overdue_alone():
@@ -89,3 +89,24 @@ def test_overview_behind_target_worst_first_without_no_data():
     assert result.with_data == 3
     assert overview.behind_target(rows, "40", "full_online_rate", None) is None
     assert overview.behind_target(rows[:1] + rows[3:4], "40", "full_online_rate", 0.8) is None
+
+
+def test_overview_headline_says_all_met_instead_of_zero_behind():
+    """Fixed defect: with every commune at the target the banner read «0/1 xã/phường chưa đạt
+    chỉ tiêu … Thấp nhất: —.»"""
+    from kpi import overview
+
+    def pct(v):
+        return f"{v * 100:.1f}%".replace(".", ",")
+
+    rows = [_row("40", "full_online_rate", 0.9, 0.8), _row("A", "full_online_rate", 0.85, None, "Xã A"),
+            _row("B", "full_online_rate", 0.95, None, "Xã B")]
+    met = overview.behind_target(rows, "40", "full_online_rate", 0.8)
+    assert overview.behind_headline(met, "≥ 80%", "hồ sơ xử lý hoàn toàn trực tuyến", pct) == (
+        "Cả 2 xã/phường có số liệu đều đạt chỉ tiêu ≥ 80% hồ sơ xử lý hoàn toàn trực tuyến.", True)
+    rows += [_row(code, "full_online_rate", v, None, f"Xã {code}")
+             for code, v in zip("CDEFGH", (0.1, 0.2, 0.3, 0.4, 0.5, 0.6), strict=True)]
+    text, ok = overview.behind_headline(overview.behind_target(rows, "40", "full_online_rate", 0.8), "≥ 80%",
+                                        "hồ sơ xử lý hoàn toàn trực tuyến", pct)
+    assert not ok and text == ("6/8 xã/phường chưa đạt chỉ tiêu ≥ 80% hồ sơ xử lý hoàn toàn trực tuyến. Thấp nhất: "
+                               "Xã C (10,0%), Xã D (20,0%), Xã E (30,0%), Xã F (40,0%), Xã G (50,0%) và 1 xã/phường khác.")

@@ -86,6 +86,7 @@ CSS = """
 .kpi-note {font-size: .8rem; color: #9a6700; margin-top: 4px;}
 .big-alert {font-size: 1.35rem; font-weight: 600; padding: 10px 16px; border-radius: 8px; background: #fff8c5;
   border-left: 6px solid #d29922; margin: 6px 0 14px;}
+.big-alert-ok {background: #dafbe1; border-left-color: #1a7f37;}
 @media (max-width: 640px) {  /* a phone: one card a row, no reserved heights, smaller headings */
   h1 {font-size: 1.7rem !important;}
   .big-alert {font-size: 1.05rem;}
