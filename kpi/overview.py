@@ -52,7 +52,9 @@ def behind_headline(lagging: Behind, target_text: str, what: str, value_text, sh
     are under `target_text` and the lowest ones, or that every one of them meets it (never
     «0/5 chưa đạt … Thấp nhất: —»). `value_text(value)` formats a commune's value."""
     if not lagging.behind:
-        return (f"Cả {fmt.number(lagging.with_data)} xã/phường có số liệu đều đạt chỉ tiêu {target_text} {what}.", True)
+        who = (f"Cả {fmt.number(lagging.with_data)} xã/phường có số liệu đều" if lagging.with_data > 1
+               else "Xã/phường duy nhất có số liệu đã")
+        return (f"{who} đạt chỉ tiêu {target_text} {what}.", True)
     lowest = ", ".join(f"{r['unit_name']} ({value_text(r['value'])})" for r in lagging.behind[:shown])
     more = f" và {fmt.number(len(lagging.behind) - shown)} xã/phường khác" if len(lagging.behind) > shown else ""
     return (f"{fmt.number(len(lagging.behind))}/{fmt.number(lagging.with_data)} xã/phường chưa đạt chỉ tiêu "

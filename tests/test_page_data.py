@@ -104,6 +104,9 @@ def test_overview_headline_says_all_met_instead_of_zero_behind():
     met = overview.behind_target(rows, "40", "full_online_rate", 0.8)
     assert overview.behind_headline(met, "≥ 80%", "hồ sơ xử lý hoàn toàn trực tuyến", pct) == (
         "Cả 2 xã/phường có số liệu đều đạt chỉ tiêu ≥ 80% hồ sơ xử lý hoàn toàn trực tuyến.", True)
+    alone = overview.behind_target(rows[:2], "40", "full_online_rate", 0.8)
+    assert overview.behind_headline(alone, "80%", "hồ sơ xử lý hoàn toàn trực tuyến", pct) == (
+        "Xã/phường duy nhất có số liệu đã đạt chỉ tiêu 80% hồ sơ xử lý hoàn toàn trực tuyến.", True)
     rows += [_row(code, "full_online_rate", v, None, f"Xã {code}")
              for code, v in zip("CDEFGH", (0.1, 0.2, 0.3, 0.4, 0.5, 0.6), strict=True)]
     text, ok = overview.behind_headline(overview.behind_target(rows, "40", "full_online_rate", 0.8), "≥ 80%",
