@@ -29,7 +29,6 @@ from ui import data, links, state, widgets
 from ui.text import md
 
 FEATURE_KEY = "properties.code"
-DRILL_PATH = addresses.DRILLDOWN
 # plotly.js fetches a world topojson from its CDN for every geo map, even with the base map
 # hidden; offline that fetch fails and nothing is drawn. An empty topology, inlined as a
 # data: URL (the file name plotly appends lands in the #fragment), stands in for it.
@@ -47,7 +46,7 @@ today_iso = sel.today.isoformat()
 # A click on a commune (or the pick under the map) opens its drill-down as one browser-history
 # entry (ui.links), and Back returns to this map as it was.
 if (drill_to := st.session_state.pop("_map_open_drilldown", None)) is not None:
-    links.go_to(DRILL_PATH, {k: v for k, v in st.query_params.to_dict().items() if k != "to_mau"}
+    links.go_to(addresses.DRILLDOWN, {k: v for k, v in st.query_params.to_dict().items() if k != "to_mau"}
                 | {"tinh": sel.province, "don_vi": drill_to, "ky": sel.period.label})
 
 

@@ -20,7 +20,6 @@ CARD_KPIS = ["full_online_rate", "online_submission_rate", "e_result_rate", "on_
 CARD_KPIS += [k for k, d in KPIS.items() if d.source == "dossier" and k not in CARD_KPIS]
 RANK_KPI = "full_online_rate"
 TREND_KPIS = ["full_online_rate", "online_submission_rate", "e_result_rate", "on_time_rate"]
-DRILL_PATH = addresses.DRILLDOWN
 RANK_CHART = "overview_ranking"
 
 widgets.page_style()
@@ -31,7 +30,7 @@ today_iso = sel.today.isoformat()
 # A click on a commune's bar in the ranking (callback below) opens its drill-down as one
 # browser-history entry (ui.links), so Back returns here as it was.
 if (drill_to := st.session_state.pop("_overview_drill", None)) is not None:
-    links.go_to(DRILL_PATH, st.query_params.to_dict() | {"don_vi": drill_to})
+    links.go_to(addresses.DRILLDOWN, st.query_params.to_dict() | {"don_vi": drill_to})
 
 
 def on_rank_click() -> None:

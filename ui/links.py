@@ -18,8 +18,6 @@ import streamlit as st
 
 from service import addresses
 
-PAGE_PATHS = addresses.PAGE_PATHS
-
 
 def address(url_path: str, params: dict[str, str]) -> str:
     """The page's path segment and query string ("chi-tiet?tinh=40&don_vi=16969")."""
@@ -31,7 +29,7 @@ def go_to(url_path: str, params: dict[str, str]) -> None:
     """Open the page at `url_path` (an st.Page url_path of app.py) with `params`; call it in
     the script run (not a callback), then stop the run."""
     target = json.dumps(address(url_path, params))
-    known = json.dumps(list(PAGE_PATHS))
+    known = json.dumps(list(addresses.PAGE_PATHS))
     st.html(f"""<script>
 (() => {{
   const parts = window.location.pathname.replace(/\\/+$/, "").split("/");
