@@ -12,6 +12,7 @@ import pandas  # noqa: F401
 import streamlit as st
 
 from service import addresses
+from store import accounts
 from ui import auth, present, reminders
 
 # "auto": the sidebar starts open on a wide screen and closed on a phone, where it would cover
@@ -26,7 +27,7 @@ def pages_for(user) -> list:
     not found"); the pages a role may not use are hidden from its menu and refuse by
     themselves (ui/auth.require_admin, the upload page's role check)."""
     admin = user is not None and user.role == "admin"
-    writer = user is not None and user.role in ("officer", "admin")
+    writer = user is not None and user.role in accounts.WRITER_ROLES
 
     def page(script, title, icon, url_path, shown=True, **kwargs):
         return st.Page(script, title=title, icon=icon, url_path=url_path,

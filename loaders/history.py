@@ -121,7 +121,7 @@ def save_preset(con, headers: list[str], mapping: dict[str, str], name: str, use
     con.execute(PRESETS_TABLE)
     accounts.ensure_schema(con)
     role = con.execute("SELECT role FROM users WHERE username = ?", [user]).fetchall() if user else []
-    if role and role[0][0] not in ("admin", "officer"):
+    if role and role[0][0] not in accounts.WRITER_ROLES:
         raise accounts.AccessDenied(f"Tài khoản «{user}» ({accounts.ROLES.get(role[0][0], role[0][0])}) "
                                     "không được lưu mẫu ánh xạ cột.")
     con.execute("INSERT OR REPLACE INTO mapping_presets VALUES (?, ?, ?, ?, ?)",

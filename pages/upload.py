@@ -94,7 +94,7 @@ def _load(kind, path, name, manual, period, user, bar):
 
 
 account = auth.current()
-if account is None or account.role not in ("officer", "admin"):  # hidden from the menu; a typed link ends here
+if account is None or account.role not in accounts.WRITER_ROLES:  # hidden from the menu; a typed link ends here
     role = accounts.ROLES.get(account.role, account.role) if account else ""
     st.error(f"Tài khoản vai trò «{role}» không được tải dữ liệu lên: chỉ cán bộ một cửa và quản trị viên.")
     st.stop()

@@ -26,6 +26,8 @@ import bcrypt
 import duckdb
 
 ROLES = {"admin": "Quản trị", "leader": "Lãnh đạo", "officer": "Cán bộ một cửa", "analyst": "Chuyên viên phân tích"}
+# The roles that may write (upload, undo, save a column mapping) at all; which units: can_write.
+WRITER_ROLES = ("admin", "officer")
 SESSION_HOURS = 8  # $KPI_SESSION_HOURS overrides (session_hours)
 # What each audit_log action is called on the admin page.
 ACTIONS = {"login": "Đăng nhập", "login_failed": "Đăng nhập sai", "login_locked": "Tạm khóa đăng nhập",
@@ -406,7 +408,7 @@ def check_write(con, unit_codes: list[str], action: str) -> None:
             f"Tài khoản «{user.username}» ({ROLES.get(user.role, user.role)}) không được {action} "
             f"cho đơn vị: {', '.join(unit_labels(con, denied[:10]))}{'…' if len(denied) > 10 else ''}."
         )
-    if not unit_codes and user.role not in ("admin", "officer"):
+    if not unit_codes and user.role not in WRITER_ROLES:
         raise AccessDenied(f"Tài khoản «{user.username}» không được {action}.")
 
 
